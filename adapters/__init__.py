@@ -1,0 +1,1 @@
+"""Built-in model adapters, each registered through the `register_adapters` hook."""

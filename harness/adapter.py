@@ -1,0 +1,80 @@
+"""The Adapter base class: how a model backend plugs into the runner."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+from voxeval.errors import VoxevalError
+from voxeval.plugins import Registry
+from voxeval.types import ModelInput, Response, TaskKind
+
+
+class AdapterArgs(BaseModel):
+    """Base for an adapter's `--model-args`; unknown keys are an error, values are coerced."""
+
+    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+
+    batch_size: int = 1
+
+
+class TaskContext(BaseModel):
+    """What an adapter may know about the task it serves (never the references)."""
+
+    name: str
+    kind: str
+    labels: list[str] | None = None
+
+
+class Adapter:
+    """Base class for model adapters; subclasses set the class attributes and `predict`."""
+
+    name: ClassVar[str]
+    description: ClassVar[str]
+    supports: ClassVar[frozenset[TaskKind]]
+    sampling_rate: ClassVar[int | None] = 16000
+    Args: ClassVar[type[AdapterArgs]] = AdapterArgs
+
+    def __init__(self, args: AdapterArgs) -> None:
+        self.args = args
+
+    @classmethod
+    def from_args(cls, raw: dict[str, Any]) -> Adapter:
+        """Validate raw `--model-args` and build the adapter; errors name the bad argument."""
+        try:
+            args = cls.Args(**raw)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in err['loc']) or 'args'}: {err['msg']}"
+                for err in exc.errors()
+            )
+            allowed = ", ".join(cls.Args.model_fields)
+            raise VoxevalError(
+                f"Bad --model-args for {cls.name!r}: {problems}. Allowed: {allowed}."
+            ) from None
+        return cls(args)
+
+    @property
+    def batch_size(self) -> int:
+        """How many inputs the runner hands to `predict` at once."""
+        return max(1, self.args.batch_size)
+
+    def model_info(self) -> dict[str, Any]:
+        """Identity of the loaded model (e.g. path, revision, size); recorded in run.json."""
+        return {}
+
+    def load(self) -> None:
+        """Load weights; called once before the first batch (not counted as model time)."""
+
+    def warmup(self, example: ModelInput, task: TaskContext) -> None:
+        """Prepare for timed calls (e.g. one throw-away prediction); default: nothing."""
+
+    def predict(self, batch: list[ModelInput], task: TaskContext) -> list[Response]:
+        """Return one Response per input, in order."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release resources."""
+
+
+ADAPTERS: Registry = Registry("model", "register_adapters", lambda cls: cls.name)

@@ -1,0 +1,70 @@
+"""The `voxeval` command line: a thin layer over the library (heavy imports stay inside)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from voxeval import __version__
+from voxeval.errors import VoxevalError
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_TOO_MANY_SAMPLE_ERRORS = 0, 1, 2, 3
+
+
+def parse_kv(text: str) -> dict[str, str]:
+    """Parse "k=v,k=v" into a dict; a piece without "=" is an error naming it."""
+    out = {}
+    for piece in filter(None, (p.strip() for p in text.split(","))):
+        key, sep, value = piece.partition("=")
+        if not sep or not key.strip():
+            raise VoxevalError(f"Bad --model-args piece {piece!r}: write key=value,key=value.")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser, with sub-commands from built-ins and plugins."""
+    parser = argparse.ArgumentParser(
+        prog="voxeval", description="Evaluate speech and audio models on benchmarks."
+    )
+    parser.add_argument("--version", action="version", version=f"voxeval {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    from voxeval import commands
+
+    commands.add_builtin_commands(sub)
+    from voxeval.plugins import get_plugin_manager
+
+    get_plugin_manager().hook.register_commands(subparsers=sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `voxeval` script; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Callable[[argparse.Namespace], int] | None = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return handler(args)
+    except VoxevalError as exc:
+        print(f"voxeval: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print(
+            "voxeval: interrupted; finished samples are saved, run again to resume.",
+            file=sys.stderr,
+        )
+        return 130
+
+
+def path_arg(text: str) -> Path:
+    """argparse type for paths (expands ~)."""
+    return Path(text).expanduser()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,163 @@
+"""Built-in sub-commands: run, list, show, score, plugins."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from voxeval.cli import EXIT_OK, EXIT_TOO_MANY_SAMPLE_ERRORS, parse_kv, path_arg
+
+
+def add_builtin_commands(sub: Any) -> None:
+    """Register the built-in sub-commands on an argparse subparsers object."""
+    run = sub.add_parser("run", help="evaluate a model on tasks (resumes an unfinished run)")
+    run.add_argument("--model", required=True, help="registered model name (voxeval list models)")
+    run.add_argument("--model-args", default="", help="adapter arguments: k=v,k=v")
+    run.add_argument("--tasks", required=True, help="comma-separated task names")
+    run.add_argument("--limit", type=int, help="evaluate only the first N samples of each task")
+    run.add_argument("--data-dir", type=path_arg, help="local data folder (official layout)")
+    run.add_argument("--output-dir", type=path_arg, default=Path("runs"), help="default: runs/")
+    run.add_argument(
+        "--max-error-rate",
+        type=float,
+        default=0.0,
+        help="exit with code 3 when a task's failed-sample fraction exceeds this (default 0)",
+    )
+    run.set_defaults(handler=cmd_run)
+
+    lister = sub.add_parser("list", help="list registered tasks, models or metrics")
+    lister.add_argument("what", choices=["tasks", "models", "metrics"])
+    lister.add_argument("--json", action="store_true", help="machine-readable output")
+    lister.set_defaults(handler=cmd_list)
+
+    show = sub.add_parser("show", help="summarise a run folder")
+    show.add_argument("run_dir", type=path_arg)
+    show.add_argument("--json", action="store_true", help="print run.json")
+    show.set_defaults(handler=cmd_show)
+
+    from voxeval.rescore import add_score_command
+
+    add_score_command(sub)
+
+    plugins = sub.add_parser("plugins", help="list loaded plugins and their hooks")
+    plugins.set_defaults(handler=cmd_plugins)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run or resume an evaluation, then print its summary."""
+    if args.limit is not None and args.limit < 1:
+        from voxeval.errors import VoxevalError
+
+        raise VoxevalError(f"--limit must be at least 1, got {args.limit}.")
+    from voxeval.runner import RunConfig, run_evaluation
+
+    config = RunConfig(
+        model=args.model,
+        tasks=[t.strip() for t in args.tasks.split(",") if t.strip()],
+        model_args=parse_kv(args.model_args),
+        limit=args.limit,
+        data_dir=args.data_dir,
+        output_dir=args.output_dir,
+    )
+    run, run_dir = run_evaluation(config, progress=_tqdm_progress)
+    from voxeval.summary import format_run
+
+    print(format_run(run, run_dir))
+    worst = max((t.n_errors / max(1, t.n_samples) for t in run.tasks.values()), default=0.0)
+    if worst > args.max_error_rate:
+        print(
+            f"voxeval: {worst:.1%} of a task's samples failed (threshold "
+            f"{args.max_error_rate:.1%}); see the error column above.",
+            file=sys.stderr,
+        )
+        return EXIT_TOO_MANY_SAMPLE_ERRORS
+    return EXIT_OK
+
+
+def _tqdm_progress(task: str, total: int, done: int) -> Any:
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, initial=done, desc=task, unit="sample", file=sys.stderr, leave=False)
+
+    def tick(n: int) -> None:
+        bar.update(n)
+        if bar.n >= bar.total:
+            bar.close()
+
+    if done >= total:
+        bar.close()
+    return tick
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    """List tasks, models or metrics with a one-line description each."""
+    rows = _list_rows(args.what)
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return EXIT_OK
+    from voxeval.summary import format_table
+
+    print(format_table(rows))
+    return EXIT_OK
+
+
+def _list_rows(what: str) -> list[dict[str, Any]]:
+    if what == "tasks":
+        from voxeval.task import TASKS
+
+        owners = TASKS.owners()
+        return [
+            {
+                "name": name,
+                "kind": cls.kind,
+                "version": cls.version,
+                "metrics": ", ".join(cls.metric_names()),
+                "description": cls.description,
+                "plugin": owners[name],
+            }
+            for name, cls in sorted(TASKS.items().items())
+        ]
+    if what == "models":
+        from voxeval.adapter import ADAPTERS
+
+        owners = ADAPTERS.owners()
+        return [
+            {
+                "name": name,
+                "supports": ", ".join(sorted(cls.supports)),
+                "description": cls.description,
+                "plugin": owners[name],
+            }
+            for name, cls in sorted(ADAPTERS.items().items())
+        ]
+    from voxeval.metrics import METRICS
+
+    return [
+        {
+            "name": name,
+            "direction": "higher is better" if m.higher_is_better else "lower is better",
+            "description": m.description,
+        }
+        for name, m in sorted(METRICS.items().items())
+    ]
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    """Print a run's summary (or its run.json)."""
+    from voxeval.results import read_run
+    from voxeval.summary import format_run
+
+    run = read_run(args.run_dir)
+    print(run.model_dump_json(indent=2) if args.json else format_run(run, args.run_dir))
+    return EXIT_OK
+
+
+def cmd_plugins(args: argparse.Namespace) -> int:
+    """Print the loaded plugins as JSON."""
+    from voxeval.plugins import plugin_names
+
+    print(json.dumps(plugin_names(), indent=2))
+    return EXIT_OK

@@ -1,0 +1,149 @@
+"""Stream one task's pending samples through an adapter, writing each record as it finishes."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict
+from typing import Any
+
+from voxeval.adapter import Adapter, TaskContext
+from voxeval.audio import load_audio
+from voxeval.checkpoint import SamplesFile
+from voxeval.errors import SampleError, VoxevalError
+from voxeval.types import ModelInput, Response, Sample
+
+Decoded = tuple[Sample, "ModelInput | SampleError"]
+# How many decoded batches may wait ahead of the model (decode overlaps inference).
+PREFETCH_BATCHES = 2
+
+
+def prepare(sample: Sample, sampling_rate: int | None, prompt: str | None) -> ModelInput:
+    """Decode a sample's audio into the adapter's input; SampleError on bad audio."""
+    audio, sr = (None, None)
+    if sample.audio is not None:
+        audio, sr = load_audio(sample.audio, sampling_rate)
+    return ModelInput(sample.id, audio, sr, text=sample.text, prompt=prompt)
+
+
+def decoded_batches(
+    samples: Iterable[Sample], batch_size: int, decode: Callable[[Sample], ModelInput]
+) -> Iterator[list[Decoded]]:
+    """Yield batches of (sample, input-or-error), decoding in a background thread ahead."""
+
+    def decode_batch(batch: list[Sample]) -> list[Decoded]:
+        out: list[Decoded] = []
+        for sample in batch:
+            try:
+                out.append((sample, decode(sample)))
+            except SampleError as exc:
+                out.append((sample, exc))
+        return out
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="voxeval-decode") as pool:
+        pending = []
+        for batch in _chunks(samples, batch_size):
+            pending.append(pool.submit(decode_batch, batch))
+            if len(pending) > PREFETCH_BATCHES:
+                yield pending.pop(0).result()
+        for future in pending:
+            yield future.result()
+
+
+def _chunks(items: Iterable[Sample], size: int) -> Iterator[list[Sample]]:
+    batch: list[Sample] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def base_record(sample: Sample, task_name: str) -> dict[str, Any]:
+    """The record fields that come from the sample itself."""
+    return {
+        "sample_id": sample.id,
+        "task": task_name,
+        "references": list(sample.references),
+        "labels": sample.labels,
+        "metadata": sample.metadata,
+    }
+
+
+def predict_batch(
+    adapter: Adapter, inputs: list[ModelInput], task: TaskContext
+) -> tuple[list[Response], float]:
+    """Call the adapter; if the batch fails, retry one by one so only the culprit fails."""
+    start = time.perf_counter()
+    try:
+        responses = _checked(adapter, inputs, adapter.predict(inputs, task))
+        return responses, time.perf_counter() - start
+    except VoxevalError:
+        raise
+    except Exception as exc:
+        if len(inputs) == 1:
+            return [Response(error=f"{type(exc).__name__}: {exc}")], time.perf_counter() - start
+    responses = []
+    for item in inputs:
+        responses.extend(predict_batch(adapter, [item], task)[0])
+    return responses, time.perf_counter() - start
+
+
+def _checked(adapter: Adapter, inputs: list[ModelInput], out: list[Response]) -> list[Response]:
+    if not isinstance(out, list) or len(out) != len(inputs):
+        got = len(out) if isinstance(out, list) else type(out).__name__
+        raise VoxevalError(
+            f"Adapter {adapter.name!r} returned {got} responses for {len(inputs)} inputs; "
+            "predict() must return one Response per input, in order."
+        )
+    return out
+
+
+def run_task_inference(
+    adapter: Adapter,
+    samples: Iterable[Sample],
+    context: TaskContext,
+    checkpoint: SamplesFile,
+    prompt: str | None = None,
+    on_done: Callable[[int], None] | None = None,
+) -> None:
+    """Run every sample through the adapter, appending one record per finished sample."""
+    warmed = False
+    for batch in decoded_batches(
+        samples, adapter.batch_size, lambda s: prepare(s, adapter.sampling_rate, prompt)
+    ):
+        ready = [(s, x) for s, x in batch if isinstance(x, ModelInput)]
+        for sample, error in ((s, x) for s, x in batch if isinstance(x, SampleError)):
+            record = base_record(sample, context.name)
+            record.update(prediction={}, audio_s=0.0, model_s=0.0, usage=None)
+            record["error"] = {"kind": error.kind, "message": str(error)}
+            checkpoint.append(record)
+        if ready and not warmed:
+            adapter.warmup(ready[0][1], context)
+            warmed = True
+        if ready:
+            _run_ready(adapter, ready, context, checkpoint)
+        if on_done:
+            on_done(len(batch))
+
+
+def _run_ready(
+    adapter: Adapter,
+    ready: list[tuple[Sample, ModelInput]],
+    context: TaskContext,
+    checkpoint: SamplesFile,
+) -> None:
+    inputs = [x for _, x in ready]
+    responses, seconds = predict_batch(adapter, inputs, context)
+    share = seconds / len(inputs)
+    for (sample, item), response in zip(ready, responses, strict=True):
+        record = base_record(sample, context.name)
+        record["prediction"] = response.prediction()
+        record["audio_s"] = round(item.duration_s, 6)
+        record["model_s"] = response.latency_s if response.latency_s is not None else share
+        record["usage"] = asdict(response.usage) if response.usage else None
+        record["error"] = {"kind": "adapter", "message": response.error} if response.error else None
+        checkpoint.append(record)

@@ -1,0 +1,106 @@
+"""Metrics: plugins that turn predictions and references into a value with a bootstrap CI.
+
+Every metric is defined by per-sample sufficient statistics and an aggregate over them, so
+one vectorised bootstrap serves corpus-level metrics (WER from summed edits) and means alike.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+from voxeval import stats
+from voxeval.plugins import Registry
+
+
+@dataclass
+class MetricResult:
+    """A metric's value with its confidence interval, sample count and provenance."""
+
+    name: str
+    value: float | None
+    ci_low: float | None
+    ci_high: float | None
+    n: int
+    higher_is_better: bool
+    params: dict[str, Any] = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+class Metric:
+    """Base class: subclasses turn pairs into an (n × k) array and aggregate stacked arrays."""
+
+    name: ClassVar[str]
+    description: ClassVar[str]
+    higher_is_better: ClassVar[bool]
+
+    def sample_stats(
+        self, predictions: Sequence[Any], references: Sequence[Any], **params: Any
+    ) -> np.ndarray:
+        """Per-sample sufficient statistics, shape (n, k)."""
+        raise NotImplementedError
+
+    def aggregate(self, stats: np.ndarray) -> np.ndarray:
+        """Metric values for stacked statistics of shape (b, n, k) → (b,)."""
+        raise NotImplementedError
+
+    def resolved_params(self, **params: Any) -> dict[str, Any]:
+        """The parameters as recorded in results (defaults filled in, versions named)."""
+        return dict(params)
+
+    def details(self, stats: np.ndarray) -> dict[str, Any]:
+        """Extra figures for the result (e.g. edit counts)."""
+        return {}
+
+
+METRICS: Registry[Metric] = Registry("metric", "register_metrics", lambda m: m.name)
+
+
+def get_metric(name: str) -> Metric:
+    """Look up a registered metric by name."""
+    return METRICS.get(name)
+
+
+def compute(
+    name: str,
+    predictions: Sequence[Any],
+    references: Sequence[Any],
+    *,
+    n_resamples: int = stats.DEFAULT_RESAMPLES,
+    confidence: float = stats.DEFAULT_CONFIDENCE,
+    seed: int = stats.DEFAULT_SEED,
+    **params: Any,
+) -> MetricResult:
+    """Compute metric `name` with a percentile-bootstrap CI resampled at the sample level."""
+    if len(predictions) != len(references):
+        raise ValueError(f"{name}: {len(predictions)} predictions but {len(references)} references")
+    metric = get_metric(name)
+    recorded = metric.resolved_params(**params)
+    recorded["ci"] = {"method": "percentile_bootstrap", "resamples": n_resamples}
+    recorded["ci"].update(confidence=confidence, seed=seed)
+    if not predictions:
+        return MetricResult(name, None, None, None, 0, metric.higher_is_better, recorded)
+    sample_stats = metric.sample_stats(predictions, references, **params)
+    value = _as_float(metric.aggregate(sample_stats[None])[0])
+    low = high = None
+    if value is not None and n_resamples > 0 and len(predictions) > 1:
+        dist = stats.bootstrap_distribution(sample_stats, metric.aggregate, n_resamples, seed)
+        low, high = stats.percentile_interval(dist, confidence)
+    return MetricResult(
+        name=name,
+        value=value,
+        ci_low=low,
+        ci_high=high,
+        n=len(predictions),
+        higher_is_better=metric.higher_is_better,
+        params=recorded,
+        details=metric.details(sample_stats),
+    )
+
+
+def _as_float(x: Any) -> float | None:
+    x = float(x)
+    return None if math.isnan(x) or math.isinf(x) else x

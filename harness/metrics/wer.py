@@ -1,0 +1,106 @@
+"""Word and character error rate: jiwer alignments, corpus-level (summed edits / summed words).
+
+Corpus level is the field's standard (open_asr_leaderboard, ESPnet, Kaldi): a long utterance
+weighs more than a short one. A sample whose normalised reference is empty still counts: its
+hypothesis words are insertions over zero reference words. With no reference words at all the
+rate is undefined (None).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+from voxeval.metrics import Metric
+from voxeval.normalizers import get_normalizer
+
+DEFAULT_NORMALIZER = "whisper_english"
+# Columns of the per-sample statistics.
+SUB, DEL, INS, HITS = range(4)
+
+
+class _ErrorRate(Metric):
+    higher_is_better: ClassVar[bool] = False
+    unit: ClassVar[str]
+
+    def _process(self, refs: list[str], hyps: list[str]) -> Any:
+        raise NotImplementedError
+
+    def sample_stats(
+        self,
+        predictions: Sequence[Any],
+        references: Sequence[Any],
+        normalizer: str = DEFAULT_NORMALIZER,
+        **_: Any,
+    ) -> np.ndarray:
+        """Per-sample substitutions, deletions, insertions and hits after normalising."""
+        normalize = get_normalizer(normalizer).normalize
+        refs = [normalize(r or "") for r in references]
+        hyps = [normalize(h or "") for h in predictions]
+        output = self._process(refs, hyps)
+        stats = np.zeros((len(refs), 4))
+        for row, chunks in enumerate(output.alignments):
+            for chunk in chunks:
+                ref_len = chunk.ref_end_idx - chunk.ref_start_idx
+                hyp_len = chunk.hyp_end_idx - chunk.hyp_start_idx
+                if chunk.type == "substitute":
+                    stats[row, SUB] += ref_len
+                elif chunk.type == "delete":
+                    stats[row, DEL] += ref_len
+                elif chunk.type == "insert":
+                    stats[row, INS] += hyp_len
+                else:
+                    stats[row, HITS] += ref_len
+        return stats
+
+    def aggregate(self, stats: np.ndarray) -> np.ndarray:
+        """(S + D + I) / (S + D + hits), summed over the samples of each resample."""
+        sums = stats.sum(axis=-2)
+        errors = sums[..., SUB] + sums[..., DEL] + sums[..., INS]
+        ref_len = sums[..., SUB] + sums[..., DEL] + sums[..., HITS]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(ref_len > 0, errors / np.where(ref_len > 0, ref_len, 1), np.nan)
+
+    def resolved_params(self, normalizer: str = DEFAULT_NORMALIZER, **_: Any) -> dict[str, Any]:
+        """Record the normaliser's name and version and the averaging convention."""
+        norm = get_normalizer(normalizer)
+        return {"normalizer": norm.name, "normalizer_version": norm.version, "level": "corpus"}
+
+    def details(self, stats: np.ndarray) -> dict[str, Any]:
+        """Summed edit counts and the reference length in units."""
+        s, d, i, h = (int(x) for x in stats.sum(axis=0))
+        return {
+            "substitutions": s,
+            "deletions": d,
+            "insertions": i,
+            "hits": h,
+            f"reference_{self.unit}": s + d + h,
+            "empty_references": int(((stats[:, SUB] + stats[:, DEL] + stats[:, HITS]) == 0).sum()),
+        }
+
+
+class WordErrorRate(_ErrorRate):
+    """Corpus word error rate."""
+
+    name: ClassVar[str] = "wer"
+    description: ClassVar[str] = "word error rate, corpus-level, jiwer, Whisper English normaliser"
+    unit: ClassVar[str] = "words"
+
+    def _process(self, refs: list[str], hyps: list[str]) -> Any:
+        import jiwer
+
+        return jiwer.process_words(refs, hyps)
+
+
+class CharacterErrorRate(_ErrorRate):
+    """Corpus character error rate (spaces count as characters, as in jiwer)."""
+
+    name: ClassVar[str] = "cer"
+    description: ClassVar[str] = "character error rate, corpus-level, jiwer"
+    unit: ClassVar[str] = "characters"
+
+    def _process(self, refs: list[str], hyps: list[str]) -> Any:
+        import jiwer
+
+        return jiwer.process_characters(refs, hyps)

@@ -1,0 +1,89 @@
+"""The Task base class: what a benchmark plugin declares and provides."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+from voxeval.plugins import Registry
+from voxeval.types import Sample, TaskKind
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """One metric a task reports, and which record fields feed it.
+
+    `prediction` is "text", "label" or "values.<key>"; `reference` is "reference" (the first
+    reference), "references" (all of them) or "labels.<key>".
+    """
+
+    metric: str
+    params: dict[str, Any] = field(default_factory=dict)
+    prediction: str = "text"
+    reference: str = "reference"
+    key: str | None = None  # name in results; defaults to the metric name
+
+    @property
+    def result_name(self) -> str:
+        """The name this metric has in run.json."""
+        return self.key or self.metric
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """Identity of the data a task ran on: hub id + revision, or a content hash."""
+
+    id: str
+    split: str | None = None
+    revision: str | None = None
+    content_hash: str | None = None
+    hash_method: str | None = None
+    demo: bool = False
+    source: str | None = None  # where it was read from (hub or local path)
+
+
+class Task:
+    """Base class for benchmark tasks; subclasses set the class attributes and two methods."""
+
+    name: ClassVar[str]
+    version: ClassVar[str]
+    kind: ClassVar[TaskKind]
+    description: ClassVar[str]
+    metrics: ClassVar[tuple[MetricSpec, ...]]
+    breakdowns: ClassVar[tuple[str, ...]] = ()
+    prompt: ClassVar[str | None] = None
+
+    def __init__(self, data_dir: Path | None = None) -> None:
+        self.data_dir = Path(data_dir) if data_dir else None
+
+    def dataset(self) -> DatasetInfo:
+        """Identity of the data this task instance reads."""
+        raise NotImplementedError
+
+    def samples(self) -> Iterator[Sample]:
+        """Yield the samples in a stable order; audio stays undecoded."""
+        raise NotImplementedError
+
+    @classmethod
+    def metric_names(cls) -> list[str]:
+        """Names of the metrics this task reports."""
+        return [spec.result_name for spec in cls.metrics]
+
+
+def hash_files(paths: list[Path], root: Path, contents: bool) -> str:
+    """SHA-256 over relative names plus contents (or sizes, for big datasets), in sorted order."""
+    digest = hashlib.sha256()
+    for path in sorted(paths):
+        digest.update(str(path.relative_to(root)).encode() + b"\0")
+        if contents:
+            digest.update(path.read_bytes())
+        else:
+            digest.update(str(path.stat().st_size).encode())
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+TASKS: Registry = Registry("task", "register_tasks", lambda cls: cls.name)

@@ -1,0 +1,45 @@
+"""File-system helpers: writable output folders, safe names, the git revision."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import tempfile
+from pathlib import Path
+
+from voxeval.errors import VoxevalError
+
+
+def safe_name(name: str) -> str:
+    """A file-system-safe rendering of a model or task name (identity stays in run.json)."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "unnamed"
+
+
+def prepare_output_dir(path: Path) -> Path:
+    """Create `path` and prove it is writable, before any model is loaded."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".write-test-"):
+            pass
+    except OSError as exc:
+        raise VoxevalError(
+            f"Cannot write results to {path}: {exc.strerror or exc}. Choose a writable "
+            "folder with --output-dir."
+        ) from None
+    return path
+
+
+def git_sha() -> str | None:
+    """The voxeval source checkout's commit, when it is one."""
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=Path(__file__).resolve().parent,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None

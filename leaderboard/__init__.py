@@ -1,0 +1,1 @@
+"""The public leaderboard over results/: a pandas data layer and Streamlit pages."""

@@ -1,0 +1,297 @@
+"""Build the bundled English demo ASR set for voxeval.
+
+The set is 30 short everyday sentences synthesised with three offline TTS engines
+(festival, flite and espeak-ng), converted to 16 kHz mono 16-bit audio with sox and
+stored as FLAC next to a ``manifest.jsonl`` and a ``README.md``.
+
+The output is DEMO data for exercising the harness end to end; it is not a benchmark.
+The sentences were written for this project and are released under CC0.
+
+The script is deterministic (same sentences, order, engine and voice assignment every
+run) and idempotent (it replaces the FLAC files, manifest and README in the output
+folder). It needs the Debian tools ``text2wave`` (festival with the kal diphone voice),
+``flite``, ``espeak-ng`` and ``sox`` on PATH.
+
+Usage::
+
+    python scripts/make_demo_data.py [--out DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypedDict
+
+import numpy as np
+import soundfile as sf
+
+SAMPLE_RATE = 16_000
+DEFAULT_OUT = Path(__file__).resolve().parent.parent / "tasks" / "demo_asr" / "data"
+REQUIRED_TOOLS = {  # tool on PATH -> Debian package(s) that provide it
+    "text2wave": "festival festvox-kallpc16k",
+    "flite": "flite",
+    "espeak-ng": "espeak-ng",
+    "sox": "sox",
+}
+
+# Original sentences written for this project (CC0). Order matters: it fixes the ids.
+SENTENCES: tuple[str, ...] = (
+    "Please remember to water the plants before you leave for work.",
+    "The bakery on the corner sells fresh bread every morning.",
+    "My brother borrowed my umbrella and never gave it back.",
+    "We should paint the kitchen a lighter color this spring.",
+    "The train to the city leaves at half past seven.",
+    "She bought twenty five apples for the school picnic.",
+    "Could you turn the music down a little, please?",
+    "The cat sleeps in the warm spot by the window.",
+    "I need a new pair of shoes for the wedding.",
+    "Our neighbors are building a wooden fence around their garden.",
+    "The meeting has been moved to three o'clock on Thursday.",
+    "He fixed the broken chair with glue and a few nails.",
+    "The soup needs more salt and a pinch of pepper.",
+    "Children were laughing and playing in the park all afternoon.",
+    "The library closes early on holidays, so plan ahead.",
+    "There are forty two steps from the street to our door.",
+    "Turn left at the traffic lights and drive past the bank.",
+    "My phone battery died just before the important call.",
+    "The river was calm and the sky looked clear and blue.",
+    "I usually drink a cup of tea before going to bed.",
+    "The package should arrive sometime early next week.",
+    "She keeps her old letters in a box under the bed.",
+    "Heavy rain is expected across the region tomorrow evening.",
+    "Please wipe your feet on the mat before coming inside.",
+    "The ticket costs eighteen dollars and fifty cents for adults.",
+    "We watched the sunset from the top of the hill.",
+    "The printer is out of paper again, so I ordered more.",
+    "A small dog followed us all the way home from the beach.",
+    "He always forgets where he parked the car at the mall.",
+    "Let's meet by the fountain after lunch and walk together.",
+)
+
+ENGINES: tuple[str, ...] = ("festival", "flite", "espeak-ng")
+FLITE_VOICES: tuple[str, ...] = ("slt", "kal16", "awb", "rms")
+# (espeak-ng voice, pitch 0-99, speed in words per minute)
+ESPEAK_SETTINGS: tuple[tuple[str, int, int], ...] = (
+    ("en-us", 50, 150),
+    ("en-gb", 35, 140),
+    ("en-us", 75, 165),
+    ("en-gb", 60, 175),
+    ("en-us", 40, 130),
+    ("en-gb", 70, 155),
+    ("en-us", 30, 145),
+    ("en-gb", 45, 170),
+    ("en-us", 65, 180),
+    ("en-gb", 55, 135),
+)
+
+
+class ManifestRow(TypedDict):
+    """One line of manifest.jsonl."""
+
+    id: str
+    audio: str
+    text: str
+    tts: str
+    voice: str
+    duration_s: float
+
+
+@dataclass(frozen=True)
+class Clip:
+    """One demo utterance and how it is synthesised."""
+
+    clip_id: str
+    text: str
+    tts: str
+    voice: str
+    args: tuple[str, ...]
+
+
+def build_plan() -> list[Clip]:
+    """Assign every sentence an id, an engine (round robin) and a voice."""
+    clips: list[Clip] = []
+    for index, text in enumerate(SENTENCES):
+        tts = ENGINES[index % len(ENGINES)]
+        nth = index // len(ENGINES)
+        voice, args = _voice_for(tts, nth)
+        clips.append(Clip(f"demo-{index + 1:03d}", text, tts, voice, args))
+    return clips
+
+
+def _voice_for(tts: str, nth: int) -> tuple[str, tuple[str, ...]]:
+    """Return the manifest voice label and the engine arguments for the nth use of tts."""
+    if tts == "festival":
+        return "kal_diphone (kal16)", ("-eval", "(voice_kal_diphone)")
+    if tts == "flite":
+        name = FLITE_VOICES[nth % len(FLITE_VOICES)]
+        return name, ("-voice", name)
+    lang, pitch, speed = ESPEAK_SETTINGS[nth % len(ESPEAK_SETTINGS)]
+    return f"{lang} p{pitch} s{speed}", ("-v", lang, "-p", str(pitch), "-s", str(speed))
+
+
+def check_tools() -> None:
+    """Exit with a clear message if any external tool is missing."""
+    missing = [tool for tool in REQUIRED_TOOLS if shutil.which(tool) is None]
+    if missing:
+        packages = " ".join(REQUIRED_TOOLS[tool] for tool in missing)
+        sys.exit(
+            f"make_demo_data: required tool(s) not found on PATH: {', '.join(missing)}\n"
+            f"install them, e.g. on Debian: apt-get install {packages}"
+        )
+
+
+def run_tool(cmd: Sequence[str]) -> None:
+    """Run an external command; exit with its stderr if it fails."""
+    result = subprocess.run(list(cmd), capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        sys.exit(
+            f"make_demo_data: command failed ({result.returncode}): {' '.join(cmd)}\n"
+            f"{result.stderr.strip()}"
+        )
+
+
+def synthesize(clip: Clip, text_file: Path, raw_wav: Path) -> None:
+    """Write the engine's native WAV output for clip to raw_wav."""
+    if clip.tts == "festival":
+        cmd = ["text2wave", *clip.args, "-o", str(raw_wav), str(text_file)]
+    elif clip.tts == "flite":
+        cmd = ["flite", *clip.args, "-f", str(text_file), "-o", str(raw_wav)]
+    else:
+        cmd = ["espeak-ng", *clip.args, "-f", str(text_file), "-w", str(raw_wav)]
+    run_tool(cmd)
+
+
+def to_16k_mono(raw_wav: Path, out_wav: Path) -> None:
+    """Resample to 16 kHz mono 16-bit with sox (repeatable, no dither)."""
+    run_tool(
+        [
+            "sox",
+            "-R",
+            "-D",
+            str(raw_wav),
+            "-r",
+            str(SAMPLE_RATE),
+            "-c",
+            "1",
+            "-b",
+            "16",
+            str(out_wav),
+        ]
+    )
+
+
+def write_flac(wav: Path, flac: Path) -> float:
+    """Copy a 16 kHz mono WAV into a 16-bit FLAC file; return its duration in seconds."""
+    samples, rate = sf.read(wav, dtype="int16")
+    if rate != SAMPLE_RATE or samples.ndim != 1 or samples.size == 0:
+        sys.exit(
+            f"make_demo_data: unexpected audio from sox for {wav} ({rate} Hz, {samples.shape})"
+        )
+    sf.write(flac, np.ascontiguousarray(samples), SAMPLE_RATE, format="FLAC", subtype="PCM_16")
+    info = sf.info(flac)
+    return info.frames / info.samplerate
+
+
+def render_clip(clip: Clip, audio_dir: Path, tmp: Path) -> ManifestRow:
+    """Synthesise one clip into audio_dir and return its manifest row."""
+    text_file = tmp / f"{clip.clip_id}.txt"
+    text_file.write_text(clip.text + "\n", encoding="utf-8")
+    raw_wav = tmp / f"{clip.clip_id}.raw.wav"
+    wav = tmp / f"{clip.clip_id}.wav"
+    synthesize(clip, text_file, raw_wav)
+    to_16k_mono(raw_wav, wav)
+    duration = write_flac(wav, audio_dir / f"{clip.clip_id}.flac")
+    return {
+        "id": clip.clip_id,
+        "audio": f"audio/{clip.clip_id}.flac",
+        "text": clip.text,
+        "tts": clip.tts,
+        "voice": clip.voice,
+        "duration_s": round(duration, 3),
+    }
+
+
+def prepare_audio_dir(out: Path) -> Path:
+    """Create out/audio and remove FLAC files left from a previous run."""
+    audio_dir = out / "audio"
+    audio_dir.mkdir(parents=True, exist_ok=True)
+    for old in audio_dir.glob("*.flac"):
+        old.unlink()
+    return audio_dir
+
+
+def write_manifest(out: Path, rows: list[ManifestRow]) -> None:
+    """Write manifest.jsonl, one JSON object per line."""
+    lines = [json.dumps(row, ensure_ascii=False) for row in rows]
+    (out / "manifest.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+README_TEXT = """\
+# voxeval demo ASR data (English)
+
+This is **demo data**, not a benchmark. It exists so the harness can be run end to end
+without downloading anything.
+
+- 30 short everyday English sentences, each synthesised by an offline TTS engine
+  (10 festival `kal_diphone`, 10 flite with its built-in voices, 10 espeak-ng with
+  varied accent, pitch and speed).
+- Audio: `audio/<id>.flac`, 16 kHz, mono, 16-bit FLAC, untrimmed.
+- `manifest.jsonl`: one JSON object per line with `id`, `audio` (relative to this
+  folder), `text` (the reference transcript: the exact sentence given to the TTS),
+  `tts`, `voice` and `duration_s`.
+
+The sentences were written for this project and are released under
+[CC0 1.0](https://creativecommons.org/publicdomain/zero/1.0/). The audio is generated
+from them by the tools above.
+
+## Regenerating
+
+Needs `festival` (with `festvox-kallpc16k`), `flite`, `espeak-ng` and `sox` on PATH
+(Debian: `apt-get install festival festvox-kallpc16k flite espeak-ng sox`), plus
+Python with `numpy` and `soundfile`:
+
+```
+python scripts/make_demo_data.py            # writes tasks/demo_asr/data/
+python scripts/make_demo_data.py --out DIR  # writes elsewhere
+```
+
+The script is deterministic and overwrites the audio, manifest and this README.
+"""
+
+
+def build(out: Path) -> list[ManifestRow]:
+    """Generate the whole demo set into out and return the manifest rows."""
+    check_tools()
+    out.mkdir(parents=True, exist_ok=True)
+    audio_dir = prepare_audio_dir(out)
+    with tempfile.TemporaryDirectory(prefix="voxeval-demo-") as tmp:
+        rows = [render_clip(clip, audio_dir, Path(tmp)) for clip in build_plan()]
+    write_manifest(out, rows)
+    (out / "README.md").write_text(README_TEXT, encoding="utf-8")
+    return rows
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command-line entry point."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--out", type=Path, default=DEFAULT_OUT, help=f"output folder (default: {DEFAULT_OUT})"
+    )
+    args = parser.parse_args(argv)
+    rows = build(args.out)
+    total = sum(row["duration_s"] for row in rows)
+    size = sum(p.stat().st_size for p in (args.out / "audio").glob("*.flac"))
+    print(f"wrote {len(rows)} clips ({total:.1f} s, {size / 1e6:.2f} MB) to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Built-in benchmark tasks, each registered through the `register_tasks` hook."""
