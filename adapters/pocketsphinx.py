@@ -7,6 +7,7 @@ from importlib import metadata
 from typing import Any, ClassVar
 
 import numpy as np
+
 from voxeval.adapter import Adapter, AdapterArgs, TaskContext
 from voxeval.errors import VoxevalError
 from voxeval.hookspecs import hookimpl

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
+
 from voxeval.errors import VoxevalError
 from voxeval.plugins import Registry
 from voxeval.types import ModelInput, Response, TaskKind

@@ -7,6 +7,7 @@ from math import gcd
 from pathlib import Path
 
 import numpy as np
+
 from voxeval.errors import SampleError
 from voxeval.types import AudioSource
 

@@ -9,6 +9,7 @@ from functools import cache
 from typing import Any, Generic, TypeVar
 
 import pluggy
+
 from voxeval import hookspecs
 from voxeval.errors import VoxevalError
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
 from voxeval.errors import VoxevalError
 
 SCHEMA_VERSION = 1

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import numpy as np
+
 from voxeval.metrics import Metric
 from voxeval.normalizers import get_normalizer
 
