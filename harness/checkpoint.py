@@ -29,7 +29,7 @@ class SamplesFile:
             for raw in fh:
                 try:
                     record = json.loads(raw)
-                except json.JSONDecodeError:
+                except ValueError:  # bad JSON, or a line cut inside a UTF-8 character
                     break
                 if not raw.endswith(b"\n"):
                     break

@@ -88,8 +88,9 @@ class Registry(Generic[T]):
         pm = get_plugin_manager()
         found: dict[str, tuple[T, str]] = {}
         hook = getattr(pm.hook, self.hook_name)
-        # Call each implementation on its own so every name knows which plugin owns it.
-        for impl in reversed(hook.get_hookimpls()):
+        # Call each implementation on its own (in registration order, built-ins first) so every
+        # name knows which plugin owns it.
+        for impl in hook.get_hookimpls():
 
             def register(obj: T, _owner: str = impl.plugin_name) -> None:
                 name = self._name_of(obj)

@@ -16,7 +16,7 @@ from typing import Any
 
 from voxeval import __version__
 from voxeval.adapter import ADAPTERS, Adapter, TaskContext
-from voxeval.checkpoint import SamplesFile
+from voxeval.checkpoint import RETRYABLE_ERROR_KINDS, SamplesFile
 from voxeval.errors import VoxevalError
 from voxeval.inference import run_task_inference
 from voxeval.results import (
@@ -96,15 +96,21 @@ def fingerprint(config: RunConfig, adapter_args: dict[str, Any], planned: list[P
     return hashlib.sha256(blob).hexdigest()
 
 
+def is_complete(run: RunResult) -> bool:
+    """Finished, with no failures that another attempt could fix (adapter errors)."""
+    retryable = (k for t in run.tasks.values() for k in t.errors_by_kind)
+    return run.status == "success" and not any(k in RETRYABLE_ERROR_KINDS for k in retryable)
+
+
 def find_resumable(model_dir: Path, print_: str) -> Path | None:
-    """The newest unfinished run folder with this fingerprint, if any."""
+    """The newest incomplete run folder with this fingerprint, if any."""
     candidates = []
     for run_file in model_dir.glob(f"*/{RUN_FILE}"):
         try:
             run = read_run(run_file.parent)
         except VoxevalError:
             continue
-        if run.fingerprint == print_ and run.status != "success":
+        if run.fingerprint == print_ and not is_complete(run):
             candidates.append((run.created_at, run_file.parent))
     return max(candidates)[1] if candidates else None
 

@@ -55,4 +55,16 @@ def format_run(run: RunResult, run_dir: Path) -> str:
                     "data": f"{data.id}@{ident}",
                 }
             )
-    return "\n".join(head) + "\n\n" + format_table(rows)
+    return "\n".join(head) + "\n\n" + format_table(rows) + _format_breakdowns(run)
+
+
+def _format_breakdowns(run: RunResult) -> str:
+    rows = []
+    for name, task in run.tasks.items():
+        for field, groups in task.breakdowns.items():
+            for group, metrics in groups.items():
+                row = {"task": name, "by": field, "group": group}
+                row.update({m: format_metric(v) for m, v in metrics.items()})
+                row["n"] = next(iter(metrics.values())).n if metrics else 0
+                rows.append(row)
+    return "\n\nbreakdowns\n" + format_table(rows) if rows else ""

@@ -16,6 +16,7 @@ class MockArgs(AdapterArgs):
     """Arguments of the mock adapter (a `tag` lets tests make distinct configurations)."""
 
     tag: str = ""
+    api_key: str | None = None  # lets tests check that secrets never reach results
 
 
 class MockAdapter(Adapter):
@@ -27,14 +28,14 @@ class MockAdapter(Adapter):
         {"asr", "classification", "regression", "dialogue", "emotion_intensity"}
     )
     Args: ClassVar[type[AdapterArgs]] = MockArgs
-    queue: ClassVar[deque[Response | Exception]] = deque()
+    queue: ClassVar[deque[Response | BaseException]] = deque()
     history: ClassVar[list[ModelInput]] = []
     default: ClassVar[Callable[[ModelInput], Response]] = staticmethod(
         lambda item: Response(text="")
     )
 
     @classmethod
-    def enqueue(cls, *items: str | Response | Exception) -> None:
+    def enqueue(cls, *items: str | Response | BaseException) -> None:
         """Queue answers: a string becomes Response(text=...); an exception is raised."""
         cls.queue.extend(Response(text=i) if isinstance(i, str) else i for i in items)
 
@@ -51,7 +52,7 @@ class MockAdapter(Adapter):
         for item in batch:
             self.history.append(item)
             answer = self.queue.popleft() if self.queue else type(self).default(item)
-            if isinstance(answer, Exception):
+            if isinstance(answer, BaseException):
                 raise answer
             out.append(answer)
         return out
