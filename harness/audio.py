@@ -41,8 +41,10 @@ def _decode(source: AudioSource) -> tuple[np.ndarray, int]:
     import soundfile as sf
 
     if isinstance(source, tuple):
-        array, sr = source
-        return np.asarray(array, dtype=np.float32), int(sr)
+        array, sr = np.asarray(source[0]), int(source[1])
+        if np.issubdtype(array.dtype, np.integer):  # PCM integers → [-1, 1), as soundfile does
+            return array.astype(np.float32) / -float(np.iinfo(array.dtype).min), sr
+        return array.astype(np.float32, copy=False), sr
     if isinstance(source, (str, Path)) and not Path(source).is_file():
         raise SampleError("decode", f"audio file not found: {source}")
     try:

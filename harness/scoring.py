@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from typing import Any
 
-from voxeval.metrics import MetricResult, compute
+from voxeval.metrics import MetricResult, get_metric, summarize
 from voxeval.results import MetricValue
 from voxeval.task import MetricSpec, Task
 
@@ -26,15 +26,22 @@ def field_value(record: dict[str, Any], path: str) -> Any:
 
 
 def score_metrics(
-    specs: tuple[MetricSpec, ...], records: list[dict[str, Any]]
-) -> dict[str, MetricValue]:
-    """Compute each metric spec over the given (successful) records."""
-    out = {}
+    specs: tuple[MetricSpec, ...], records: list[dict[str, Any]], groups: dict[str, list[int]]
+) -> tuple[dict[str, MetricValue], dict[str, dict[str, MetricValue]]]:
+    """Each metric overall and per group of record indices; per-sample work is done once."""
+    overall: dict[str, MetricValue] = {}
+    by_group: dict[str, dict[str, MetricValue]] = {g: {} for g in groups}
     for spec in specs:
+        metric = get_metric(spec.metric)
+        params = metric.resolved_params(**spec.params)
         preds = [field_value(r, spec.prediction) for r in records]
         refs = [field_value(r, spec.reference) for r in records]
-        out[spec.result_name] = to_value(compute(spec.metric, preds, refs, **spec.params))
-    return out
+        stats = metric.sample_stats(preds, refs, **spec.params) if records else None
+        overall[spec.result_name] = to_value(summarize(metric, stats, params))
+        for group, rows in groups.items():
+            subset = None if stats is None else stats[rows]
+            by_group[group][spec.result_name] = to_value(summarize(metric, subset, params))
+    return overall, by_group
 
 
 def to_value(result: MetricResult) -> MetricValue:
@@ -54,15 +61,19 @@ def score_task(task: type[Task], records: list[dict[str, Any]]) -> dict[str, Any
     """Metrics overall and per breakdown group, plus error counts, for one task."""
     ok = [r for r in records if not r.get("error")]
     failed = [r for r in records if r.get("error")]
-    breakdowns: dict[str, dict[str, dict[str, MetricValue]]] = {}
+    groups: dict[str, list[int]] = {}
     for field in task.breakdowns:
-        groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for record in ok:
-            groups[str((record.get("metadata") or {}).get(field, "unknown"))].append(record)
-        breakdowns[field] = {g: score_metrics(task.metrics, rs) for g, rs in sorted(groups.items())}
+        for row, record in enumerate(ok):
+            value = str((record.get("metadata") or {}).get(field, "unknown"))
+            groups.setdefault(f"{field}\0{value}", []).append(row)
+    metrics, by_group = score_metrics(task.metrics, ok, groups)
+    breakdowns: dict[str, dict[str, dict[str, MetricValue]]] = defaultdict(dict)
+    for key in sorted(by_group):
+        field, value = key.split("\0")
+        breakdowns[field][value] = by_group[key]
     return {
-        "metrics": score_metrics(task.metrics, ok),
-        "breakdowns": breakdowns,
+        "metrics": metrics,
+        "breakdowns": dict(breakdowns),
         "n_samples": len(records),
         "n_scored": len(ok),
         "n_errors": len(failed),

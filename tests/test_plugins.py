@@ -84,7 +84,7 @@ def test_duplicate_names_name_both_plugins():
     clash = Clash()
     pm.register(clash, name="clashing-plugin")
     try:
-        with pytest.raises(DuplicateNameError, match="voxeval.metrics.builtin.*clashing-plugin"):
+        with pytest.raises(DuplicateNameError, match=r"voxeval.metrics.builtin.*clashing-plugin"):
             compute("wer", ["a"], ["a"])
     finally:
         pm.unregister(clash)
@@ -93,5 +93,7 @@ def test_duplicate_names_name_both_plugins():
 def test_task_kind_mismatch_is_a_clear_error(plugin, tmp_path):
     from voxeval.errors import VoxevalError
 
-    with pytest.raises(VoxevalError, match="cannot run task 'echo'.*kind 'dialogue'.*supports asr"):
+    with pytest.raises(
+        VoxevalError, match=r"cannot run task 'echo'.*kind 'dialogue'.*supports asr"
+    ):
         run_evaluation(RunConfig(model="faster-whisper", tasks=["echo"], output_dir=tmp_path))

@@ -25,7 +25,7 @@ def records(run_dir: Path, task: str = "demo-asr") -> list[dict]:
 def test_run_writes_validated_results(tmp_path, mock_model):
     mock_model.default = staticmethod(lambda item: Response(text="the"))
     config = RunConfig(model="mock", tasks=["demo-asr"], limit=4, output_dir=tmp_path)
-    run, run_dir = run_evaluation(config)
+    _, run_dir = run_evaluation(config)
     assert run_dir.parent == tmp_path / "mock"
     saved = read_run(run_dir)
     assert saved.status == "success" and saved.run_id == run_dir.name
@@ -161,7 +161,7 @@ def test_unknown_names_suggest_close_matches(tmp_path):
 
 
 def test_bad_model_args_name_the_argument(tmp_path):
-    with pytest.raises(VoxevalError, match="colour.*Allowed: batch_size, tag"):
+    with pytest.raises(VoxevalError, match=r"colour.*Allowed: batch_size, tag"):
         run_evaluation(
             RunConfig(
                 model="mock", tasks=["demo-asr"], model_args={"colour": "red"}, output_dir=tmp_path
@@ -170,14 +170,14 @@ def test_bad_model_args_name_the_argument(tmp_path):
 
 
 def test_missing_data_folder_is_a_clear_error(tmp_path):
-    with pytest.raises(VoxevalError, match="does not exist.*--data-dir"):
+    with pytest.raises(VoxevalError, match=r"does not exist.*--data-dir"):
         run_evaluation(
             RunConfig(
                 model="mock", tasks=["demo-asr"], data_dir=tmp_path / "nope", output_dir=tmp_path
             )
         )
     (tmp_path / "empty").mkdir()
-    with pytest.raises(VoxevalError, match="No manifest.jsonl"):
+    with pytest.raises(VoxevalError, match=r"No manifest.jsonl"):
         run_evaluation(
             RunConfig(
                 model="mock", tasks=["demo-asr"], data_dir=tmp_path / "empty", output_dir=tmp_path
@@ -188,7 +188,7 @@ def test_missing_data_folder_is_a_clear_error(tmp_path):
 def test_output_folder_blocked_by_a_file(tmp_path, mock_model):
     blocker = tmp_path / "results"
     blocker.write_text("not a folder")
-    with pytest.raises(VoxevalError, match="Cannot write results to .*--output-dir"):
+    with pytest.raises(VoxevalError, match=r"Cannot write results to .*--output-dir"):
         run_evaluation(RunConfig(model="mock", tasks=["demo-asr"], limit=1, output_dir=blocker))
     assert mock_model.history == []  # refused before any model call
 

@@ -79,23 +79,38 @@ def compute(
     if len(predictions) != len(references):
         raise ValueError(f"{name}: {len(predictions)} predictions but {len(references)} references")
     metric = get_metric(name)
-    recorded = metric.resolved_params(**params)
+    sample_stats = metric.sample_stats(predictions, references, **params) if predictions else None
+    ci = {"n_resamples": n_resamples, "confidence": confidence, "seed": seed}
+    return summarize(metric, sample_stats, metric.resolved_params(**params), **ci)
+
+
+def summarize(
+    metric: Metric,
+    sample_stats: np.ndarray | None,
+    params: dict[str, Any],
+    *,
+    n_resamples: int = stats.DEFAULT_RESAMPLES,
+    confidence: float = stats.DEFAULT_CONFIDENCE,
+    seed: int = stats.DEFAULT_SEED,
+) -> MetricResult:
+    """Value, CI and details from per-sample statistics (any subset of rows works)."""
+    recorded = dict(params)
     recorded["ci"] = {"method": "percentile_bootstrap", "resamples": n_resamples}
     recorded["ci"].update(confidence=confidence, seed=seed)
-    if not predictions:
-        return MetricResult(name, None, None, None, 0, metric.higher_is_better, recorded)
-    sample_stats = metric.sample_stats(predictions, references, **params)
+    n = 0 if sample_stats is None else len(sample_stats)
+    if n == 0:
+        return MetricResult(metric.name, None, None, None, 0, metric.higher_is_better, recorded)
     value = _as_float(metric.aggregate(sample_stats[None])[0])
     low = high = None
-    if value is not None and n_resamples > 0 and len(predictions) > 1:
+    if value is not None and n_resamples > 0 and n > 1:
         dist = stats.bootstrap_distribution(sample_stats, metric.aggregate, n_resamples, seed)
         low, high = stats.percentile_interval(dist, confidence)
     return MetricResult(
-        name=name,
+        name=metric.name,
         value=value,
         ci_low=low,
         ci_high=high,
-        n=len(predictions),
+        n=n,
         higher_is_better=metric.higher_is_better,
         params=recorded,
         details=metric.details(sample_stats),
