@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
-from typing import Any
+from typing import Any, TypeVar
 
 from voxeval.adapter import Adapter, TaskContext
 from voxeval.audio import load_audio
@@ -14,9 +14,13 @@ from voxeval.checkpoint import SamplesFile
 from voxeval.errors import SampleError, VoxevalError
 from voxeval.types import ModelInput, Response, Sample
 
+T = TypeVar("T")
 Decoded = tuple[Sample, "ModelInput | SampleError"]
-# How many decoded batches may wait ahead of the model (decode overlaps inference).
-PREFETCH_BATCHES = 2
+# How many decoded chunks may wait ahead of the model (decode overlaps inference).
+PREFETCH_CHUNKS = 2
+# Samples decoded per background job: large enough that thread hand-offs (and GIL
+# convoys) stay rare when the model is fast, small enough to bound memory.
+DECODE_CHUNK = 32
 
 
 def prepare(sample: Sample, sampling_rate: int | None, prompt: str | None) -> ModelInput:
@@ -41,18 +45,19 @@ def decoded_batches(
                 out.append((sample, exc))
         return out
 
+    chunk_size = max(batch_size, DECODE_CHUNK)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="voxeval-decode") as pool:
         pending = []
-        for batch in _chunks(samples, batch_size):
-            pending.append(pool.submit(decode_batch, batch))
-            if len(pending) > PREFETCH_BATCHES:
-                yield pending.pop(0).result()
+        for chunk in _chunks(samples, chunk_size):
+            pending.append(pool.submit(decode_batch, chunk))
+            if len(pending) > PREFETCH_CHUNKS:
+                yield from _chunks(pending.pop(0).result(), batch_size)
         for future in pending:
-            yield future.result()
+            yield from _chunks(future.result(), batch_size)
 
 
-def _chunks(items: Iterable[Sample], size: int) -> Iterator[list[Sample]]:
-    batch: list[Sample] = []
+def _chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    batch: list[T] = []
     for item in items:
         batch.append(item)
         if len(batch) == size:

@@ -36,6 +36,30 @@ def bootstrap_distribution(
     return np.concatenate(values) if values else np.empty(0)
 
 
+def bootstrap_sum_distribution(
+    stats: np.ndarray,
+    aggregate_sums: Callable[[np.ndarray, int], np.ndarray],
+    n_resamples: int = DEFAULT_RESAMPLES,
+    seed: int = DEFAULT_SEED,
+) -> np.ndarray:
+    """Like `bootstrap_distribution`, for metrics that depend on column sums only.
+
+    The same resample indices are drawn, but turned into per-row counts so that each
+    resample's column sums are one matrix product instead of a (b × n × k) gather.
+    """
+    n = stats.shape[0]
+    rng = np.random.default_rng(seed)
+    per_chunk = max(1, _CHUNK_ELEMENTS // max(1, n))
+    values = []
+    for start in range(0, n_resamples, per_chunk):
+        b = min(per_chunk, n_resamples - start)
+        idx = rng.integers(0, n, size=(b, n))
+        flat = (idx + (np.arange(b) * n)[:, None]).ravel()
+        counts = np.bincount(flat, minlength=b * n).reshape(b, n)
+        values.append(aggregate_sums(counts @ stats, n))
+    return np.concatenate(values) if values else np.empty(0)
+
+
 def percentile_interval(
     values: np.ndarray, confidence: float = DEFAULT_CONFIDENCE
 ) -> tuple[float | None, float | None]:

@@ -73,15 +73,13 @@ class Task:
         return [spec.result_name for spec in cls.metrics]
 
 
-def hash_files(paths: list[Path], root: Path, contents: bool) -> str:
-    """SHA-256 over relative names plus contents (or sizes, for big datasets), in sorted order."""
+def hash_files(files: dict[str, Path], contents: bool) -> str:
+    """SHA-256 over names (as the manifest gives them) plus contents, or sizes for big data."""
     digest = hashlib.sha256()
-    for path in sorted(paths):
-        digest.update(str(path.relative_to(root)).encode() + b"\0")
-        if contents:
-            digest.update(path.read_bytes())
-        else:
-            digest.update(str(path.stat().st_size).encode())
+    for name in sorted(files):
+        path = files[name]
+        digest.update(name.encode() + b"\0")
+        digest.update(path.read_bytes() if contents else str(path.stat().st_size).encode())
         digest.update(b"\0")
     return digest.hexdigest()
 

@@ -44,8 +44,18 @@ class Metric:
         """Per-sample sufficient statistics, shape (n, k)."""
         raise NotImplementedError
 
+    # True when the value depends only on column sums of the statistics (WER, accuracy,
+    # CCC…): then subclasses implement `aggregate_sums` and the bootstrap is a matmul.
+    sum_decomposable: ClassVar[bool] = False
+
     def aggregate(self, stats: np.ndarray) -> np.ndarray:
         """Metric values for stacked statistics of shape (b, n, k) → (b,)."""
+        if self.sum_decomposable:
+            return self.aggregate_sums(stats.sum(axis=-2), stats.shape[-2])
+        raise NotImplementedError
+
+    def aggregate_sums(self, sums: np.ndarray, n: int) -> np.ndarray:
+        """Metric values from column sums (b, k) over n samples → (b,)."""
         raise NotImplementedError
 
     def resolved_params(self, **params: Any) -> dict[str, Any]:
@@ -103,7 +113,12 @@ def summarize(
     value = _as_float(metric.aggregate(sample_stats[None])[0])
     low = high = None
     if value is not None and n_resamples > 0 and n > 1:
-        dist = stats.bootstrap_distribution(sample_stats, metric.aggregate, n_resamples, seed)
+        if metric.sum_decomposable:
+            dist = stats.bootstrap_sum_distribution(
+                sample_stats, metric.aggregate_sums, n_resamples, seed
+            )
+        else:
+            dist = stats.bootstrap_distribution(sample_stats, metric.aggregate, n_resamples, seed)
         low, high = stats.percentile_interval(dist, confidence)
     return MetricResult(
         name=metric.name,

@@ -55,9 +55,10 @@ class _ErrorRate(Metric):
                     stats[row, HITS] += ref_len
         return stats
 
-    def aggregate(self, stats: np.ndarray) -> np.ndarray:
-        """(S + D + I) / (S + D + hits), summed over the samples of each resample."""
-        sums = stats.sum(axis=-2)
+    sum_decomposable: ClassVar[bool] = True
+
+    def aggregate_sums(self, sums: np.ndarray, n: int) -> np.ndarray:
+        """(S + D + I) / (S + D + hits) from summed counts."""
         errors = sums[..., SUB] + sums[..., DEL] + sums[..., INS]
         ref_len = sums[..., SUB] + sums[..., DEL] + sums[..., HITS]
         with np.errstate(divide="ignore", invalid="ignore"):

@@ -51,12 +51,13 @@ class DemoAsr(Task):
     def dataset(self) -> DatasetInfo:
         """Content hash over the manifest and every audio file."""
         root = self.root()
-        files = [root / MANIFEST, *sorted({root / e["audio"] for e in self._entries(root)})]
-        existing = [f for f in files if f.is_file()]
+        files = {MANIFEST: root / MANIFEST}
+        files.update((e["audio"], root / e["audio"]) for e in self._entries(root))
+        existing = {name: path for name, path in files.items() if path.is_file()}
         return DatasetInfo(
             id="voxeval/demo-asr",
             split="test",
-            content_hash=hash_files(existing, root, contents=True),
+            content_hash=hash_files(existing, contents=True),
             hash_method="sha256(manifest + audio bytes)",
             demo=True,
             source=str(root) if self.data_dir else "bundled",

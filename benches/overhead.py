@@ -1,0 +1,133 @@
+"""Runner overhead: `voxeval run` with an instant adapter vs raw decode + scoring, same clips.
+
+Repeats the bundled demo audio to >= 1,000 clips, then times (in one process, same run):
+  raw      a hand-written loop: soundfile decode of every clip, then the same numbers
+           voxeval reports (WER and CER, overall and per TTS engine, same normaliser and
+           bootstrap CIs) from the metric objects directly
+  voxeval  `voxeval run --model instant --tasks demo-asr --data-dir <repeated set>`
+and prints voxeval / raw. Target: <= 1.10.
+
+    .venv/bin/python benches/overhead.py [--clips 1020] [--repeats 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import ClassVar
+
+os.environ.setdefault("VOXEVAL_PLUGINS", "")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from voxeval.adapter import Adapter
+from voxeval.hookspecs import hookimpl
+from voxeval.types import Response
+
+DEMO = Path(__file__).resolve().parents[1] / "tasks" / "demo_asr" / "data"
+
+
+class InstantAdapter(Adapter):
+    """Answers immediately with a fixed transcript: only the harness's own cost remains."""
+
+    name: ClassVar[str] = "instant"
+    description: ClassVar[str] = "bench adapter"
+    supports: ClassVar = frozenset({"asr"})
+
+    def predict(self, batch, task):
+        """One fixed answer per input."""
+        return [Response(text="the quick brown fox") for _ in batch]
+
+
+class BenchPlugin:
+    """Registers the instant adapter."""
+
+    @hookimpl
+    def register_adapters(self, register):
+        """Register InstantAdapter."""
+        register(InstantAdapter)
+
+
+def build_repeated_set(dest: Path, clips: int) -> list[dict]:
+    """A manifest of `clips` entries cycling through the demo audio (absolute paths)."""
+    base = [json.loads(x) for x in (DEMO / "manifest.jsonl").read_text().splitlines()]
+    entries = []
+    for i in range(clips):
+        src = base[i % len(base)]
+        entry = dict(src, id=f"{src['id']}-r{i}", audio=str(DEMO / src["audio"]))
+        entries.append(entry)
+    (dest / "manifest.jsonl").write_text("\n".join(json.dumps(e) for e in entries) + "\n")
+    return entries
+
+
+def time_raw(entries: list[dict]) -> float:
+    """Decode every clip, then WER and CER overall and per TTS engine, with CIs."""
+    import soundfile as sf
+
+    from voxeval.metrics import get_metric, summarize
+
+    start = time.perf_counter()
+    for entry in entries:
+        sf.read(entry["audio"], dtype="float32")
+    hyps = ["the quick brown fox"] * len(entries)
+    refs = [e["text"] for e in entries]
+    groups: dict[str, list[int]] = {}
+    for row, entry in enumerate(entries):
+        groups.setdefault(entry["tts"], []).append(row)
+    for name in ("wer", "cer"):
+        metric = get_metric(name)
+        params = metric.resolved_params(normalizer="whisper_english")
+        stats = metric.sample_stats(hyps, refs, normalizer="whisper_english")
+        summarize(metric, stats, params)
+        for rows in groups.values():
+            summarize(metric, stats[rows], params)
+    return time.perf_counter() - start
+
+
+def time_voxeval(data_dir: Path, out_dir: Path) -> float:
+    """The full CLI path: plugins, planning, hashing, decode, records, scoring, run.json."""
+    from voxeval.cli import main
+
+    argv = ["run", "--model", "instant", "--tasks", "demo-asr", "--data-dir", str(data_dir)]
+    start = time.perf_counter()
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        code = main([*argv, "--output-dir", str(out_dir)])
+    elapsed = time.perf_counter() - start
+    if code != 0:
+        raise SystemExit(f"voxeval run failed with exit code {code}")
+    return elapsed
+
+
+def main() -> None:
+    """Run both paths alternately and print the median ratio."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clips", type=int, default=1020)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    from voxeval.metrics import compute
+    from voxeval.plugins import get_plugin_manager
+
+    get_plugin_manager().register(BenchPlugin(), name="bench")
+    compute("wer", ["warm up"], ["warm up"])  # load the normaliser outside both timings
+    with tempfile.TemporaryDirectory() as tmp:
+        entries = build_repeated_set(Path(tmp), args.clips)
+        audio_s = sum(e["duration_s"] for e in entries)
+        raw, vox = [], []
+        for i in range(args.repeats):
+            raw.append(time_raw(entries))
+            vox.append(time_voxeval(Path(tmp), Path(tmp) / f"out{i}"))
+    r, v = statistics.median(raw), statistics.median(vox)
+    print(f"clips: {args.clips} ({audio_s / 3600:.2f} h of audio), repeats: {args.repeats}")
+    print(f"raw decode + scoring: {r:.3f} s (median; all: {', '.join(f'{x:.3f}' for x in raw)})")
+    print(f"voxeval run:          {v:.3f} s (median; all: {', '.join(f'{x:.3f}' for x in vox)})")
+    print(f"overhead ratio voxeval/raw: {v / r:.3f}  (target <= 1.10)")
+
+
+if __name__ == "__main__":
+    main()
