@@ -26,6 +26,8 @@ BUILTIN_MODULES = (
 )
 
 T = TypeVar("T")
+# Entry-point plugin name → "distribution version", for `voxeval plugins`.
+_DISTRIBUTIONS: dict[str, str] = {}
 
 
 class UnknownNameError(VoxevalError):
@@ -43,13 +45,48 @@ def _load_plugins() -> pluggy.PluginManager:
     pm.add_hookspecs(hookspecs)
     for module_name in BUILTIN_MODULES:
         pm.register(importlib.import_module(module_name), name=module_name)
+    for entry_point in _selected_entry_points():
+        _register_entry_point(pm, entry_point)
+    return pm
+
+
+def _selected_entry_points() -> list[Any]:
+    from importlib.metadata import entry_points
+
+    available = {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
     wanted = os.environ.get(PLUGINS_ENV)
     if wanted is None:
-        pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
-    else:
-        for name in filter(None, (n.strip() for n in wanted.split(","))):
-            pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP, name=name)
-    return pm
+        return list(available.values())
+    names = [n.strip() for n in wanted.split(",") if n.strip()]
+    unknown = [n for n in names if n not in available]
+    if unknown:
+        raise VoxevalError(
+            f"{PLUGINS_ENV} names {', '.join(map(repr, unknown))}, but no installed package has "
+            f"such a '{ENTRY_POINT_GROUP}' entry point. Installed: "
+            f"{', '.join(sorted(available)) or 'none'}."
+        )
+    return [available[n] for n in names]
+
+
+def _register_entry_point(pm: pluggy.PluginManager, entry_point: Any) -> None:
+    dist = getattr(entry_point.dist, "name", "an unknown distribution")
+    try:
+        plugin = entry_point.load()
+    except Exception as exc:
+        raise VoxevalError(
+            f"Plugin {entry_point.name!r} (from {dist}, {entry_point.value}) failed to import: "
+            f"{type(exc).__name__}: {exc}. Fix or uninstall it, or leave it out with "
+            f"{PLUGINS_ENV}=<the plugins you want>."
+        ) from exc
+    try:
+        pm.register(plugin, name=entry_point.name)
+    except ValueError as exc:
+        raise VoxevalError(
+            f"Plugin {entry_point.name!r} (from {dist}) could not be registered: {exc}. Two "
+            "entry points load the same module; uninstall one of the packages."
+        ) from None
+    version = getattr(entry_point.dist, "version", "")
+    _DISTRIBUTIONS[entry_point.name] = f"{dist} {version}".strip()
 
 
 @cache
@@ -112,7 +149,6 @@ def plugin_names() -> list[dict[str, Any]]:
     rows = []
     for name, plugin in pm.list_name_plugin():
         hooks = sorted(h.name for h in pm.get_hookcallers(plugin) or [])
-        dist = next((d for p, d in pm.list_plugin_distinfo() if p is plugin), None)
-        version = f"{dist.project_name} {dist.version}" if dist else "built-in"
-        rows.append({"name": name, "hooks": hooks, "distribution": version})
+        origin = _DISTRIBUTIONS.get(name, "built-in" if name in BUILTIN_MODULES else "in-process")
+        rows.append({"name": name, "hooks": hooks, "distribution": origin})
     return rows
