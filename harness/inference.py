@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -16,8 +17,9 @@ from voxeval.types import ModelInput, Response, Sample
 
 T = TypeVar("T")
 Decoded = tuple[Sample, "ModelInput | SampleError"]
-# How many decoded chunks may wait ahead of the model (decode overlaps inference).
-PREFETCH_CHUNKS = 2
+# Decoding runs in background threads (libsndfile and scipy release the GIL), so it
+# overlaps inference and, on several cores, runs in parallel; order is preserved.
+DECODE_WORKERS = max(1, min(4, os.cpu_count() or 1))
 # Samples decoded per background job: large enough that thread hand-offs (and GIL
 # convoys) stay rare when the model is fast, small enough to bound memory.
 DECODE_CHUNK = 32
@@ -46,11 +48,11 @@ def decoded_batches(
         return out
 
     chunk_size = max(batch_size, DECODE_CHUNK)
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="voxeval-decode") as pool:
+    with ThreadPoolExecutor(DECODE_WORKERS, thread_name_prefix="voxeval-decode") as pool:
         pending = []
         for chunk in _chunks(samples, chunk_size):
             pending.append(pool.submit(decode_batch, chunk))
-            if len(pending) > PREFETCH_CHUNKS:
+            if len(pending) > DECODE_WORKERS + 1:
                 yield from _chunks(pending.pop(0).result(), batch_size)
         for future in pending:
             yield from _chunks(future.result(), batch_size)
