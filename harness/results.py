@@ -96,7 +96,8 @@ class ModelRecord(_Model):
     adapter: str
     adapter_plugin: str | None = None
     args: dict[str, Any] = Field(default_factory=dict)
-    info: dict[str, Any] = Field(default_factory=dict)
+    revision: str | None = Field(None, description="weights revision/version, when known")
+    info: dict[str, Any] = Field(default_factory=dict, description="what the adapter reports")
 
 
 class RunResult(_Model):

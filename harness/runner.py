@@ -200,6 +200,7 @@ def _infer_and_score(
             adapter.load()
             load_s, loaded = time.perf_counter() - wall, True
             run.model.info = adapter.model_info()
+            run.model.revision = run.model.info.get("revision")
         tick = (
             progress(p.task.name, len(p.samples), len(p.samples) - len(pending))
             if progress

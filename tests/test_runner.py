@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -193,12 +194,27 @@ def test_output_folder_blocked_by_a_file(tmp_path, mock_model):
     assert mock_model.history == []  # refused before any model call
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores directory permissions")
-def test_output_folder_without_write_permission(tmp_path):
+@pytest.fixture
+def locked_dir(tmp_path):
+    """A folder nobody may write to: chmod for users, the immutable attribute for root."""
     locked = tmp_path / "locked"
-    locked.mkdir(mode=0o500)
-    with pytest.raises(VoxevalError, match="Cannot write results to"):
-        run_evaluation(RunConfig(model="mock", tasks=["demo-asr"], limit=1, output_dir=locked))
+    locked.mkdir()
+    if os.geteuid() != 0:
+        locked.chmod(0o500)
+        yield locked
+        locked.chmod(0o700)
+        return
+    # Root ignores permissions, so make the folder immutable (ext4 and most Linux file systems).
+    if subprocess.run(["chattr", "+i", str(locked)], capture_output=True).returncode != 0:
+        pytest.skip("cannot make a read-only folder here: running as root and chattr +i failed")
+    yield locked
+    subprocess.run(["chattr", "-i", str(locked)], check=True)
+
+
+def test_output_folder_without_write_permission(locked_dir, mock_model):
+    with pytest.raises(VoxevalError, match=r"Cannot write results to .*locked"):
+        run_evaluation(RunConfig(model="mock", tasks=["demo-asr"], limit=1, output_dir=locked_dir))
+    assert mock_model.history == []
 
 
 def test_wrong_number_of_responses_fails_the_run_clearly(tmp_path, mock_model, monkeypatch):
