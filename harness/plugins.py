@@ -23,6 +23,7 @@ BUILTIN_MODULES = (
     "voxeval.tasks.demo_asr",
     "voxeval.adapters.faster_whisper",
     "voxeval.adapters.pocketsphinx",
+    "voxeval.adapters.openai_compat",
 )
 
 T = TypeVar("T")

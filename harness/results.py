@@ -125,7 +125,9 @@ def redact(args: dict[str, Any]) -> dict[str, Any]:
     """Replace values of secret-looking keys or values with a marker."""
     out = {}
     for key, value in args.items():
-        secret = _SECRET_KEY.search(key) or (isinstance(value, str) and _SECRET_VALUE.match(value))
+        # "*_env" arguments name an environment variable; the name is not the secret.
+        secret_key = _SECRET_KEY.search(key) and not key.endswith("_env")
+        secret = secret_key or (isinstance(value, str) and _SECRET_VALUE.match(value))
         out[key] = REDACTED if secret else value
     return out
 

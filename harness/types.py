@@ -35,6 +35,7 @@ class ModelInput:
     sampling_rate: int | None
     text: str | None = None
     prompt: str | None = None
+    system: str | None = None  # instructions for a chat model's system message (judges)
 
     @property
     def duration_s(self) -> float:

@@ -1,0 +1,198 @@
+"""openai: any OpenAI-compatible HTTP API (OpenAI, vLLM, llama.cpp, LiteLLM…) by base_url.
+
+Requests go through aiohttp directly rather than the official client: on a 2-core machine the
+official client's per-request CPU cost caps throughput at about half of what the server can
+give at 64 concurrent requests (see benches/concurrency.py). Audio reaches chat models as
+`input_audio` content parts (base64 WAV) and ASR models through /audio/transcriptions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import io
+import os
+from collections.abc import Callable
+from typing import Any, ClassVar, Literal
+
+from voxeval.adapter import Adapter, AdapterArgs, TaskContext
+from voxeval.adapters.http_retry import RetryPolicy, post_with_retries
+from voxeval.errors import VoxevalError
+from voxeval.hookspecs import hookimpl
+from voxeval.types import ModelInput, Response, TaskKind, Usage
+
+# USD per million tokens (input, output), text tokens, as listed by OpenAI in 2025.
+# Override with price_input/price_output; unknown models report no cost.
+PRICES: dict[str, tuple[float, float]] = {
+    "gpt-4o": (2.50, 10.00),
+    "gpt-4o-2024-08-06": (2.50, 10.00),
+    "gpt-4o-mini": (0.15, 0.60),
+    "gpt-4.1": (2.00, 8.00),
+    "gpt-4.1-mini": (0.40, 1.60),
+}
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
+
+
+class OpenAIArgs(AdapterArgs):
+    """Options of the OpenAI-compatible adapter (the API key itself is never an argument)."""
+
+    model: str
+    base_url: str = DEFAULT_BASE_URL
+    api_key_env: str = "OPENAI_API_KEY"
+    endpoint: Literal["chat", "transcriptions"] = "chat"
+    batch_size: int = 256
+    concurrency: int = 64
+    timeout_s: float = 120.0
+    max_retries: int = 6
+    backoff_base_s: float = 0.5
+    backoff_max_s: float = 60.0
+    temperature: float | None = 0.0
+    seed: int | None = None
+    max_tokens: int | None = None
+    system_prompt: str | None = None
+    price_input: float | None = None  # USD per million input tokens
+    price_output: float | None = None  # USD per million output tokens
+
+
+class OpenAICompatAdapter(Adapter):
+    """Chat completions (text and input_audio) or transcriptions over any base_url."""
+
+    name: ClassVar[str] = "openai"
+    description: ClassVar[str] = "OpenAI-compatible API (any base_url: OpenAI, vLLM, …)"
+    supports: ClassVar[frozenset[TaskKind]] = frozenset(
+        {"asr", "dialogue", "classification", "emotion_intensity"}
+    )
+    Args: ClassVar[type[AdapterArgs]] = OpenAIArgs
+    args: OpenAIArgs
+
+    def __init__(self, args: OpenAIArgs) -> None:
+        super().__init__(args)
+        self._key: str | None = None
+
+    def load(self) -> None:
+        """Read the API key from the environment (required for api.openai.com only)."""
+        self._key = os.environ.get(self.args.api_key_env)
+        if not self._key and self.args.base_url.rstrip("/") == DEFAULT_BASE_URL:
+            raise VoxevalError(
+                f"No API key: set the environment variable {self.args.api_key_env} "
+                "(or name another with --model-args api_key_env=NAME)."
+            )
+
+    def model_info(self) -> dict[str, Any]:
+        """Model id, endpoint, server and the price used for cost."""
+        prices = self._prices()
+        return {
+            "model_name": self.args.model,
+            "base_url": self.args.base_url,
+            "endpoint": self.args.endpoint,
+            "price_usd_per_mtok": list(prices) if prices else None,
+        }
+
+    def predict(self, batch: list[ModelInput], task: TaskContext) -> list[Response]:
+        """Send every input concurrently (bounded) and return responses in order."""
+        if self._key is None:
+            self.load()
+        return asyncio.run(self._predict_all(batch))
+
+    async def _predict_all(self, batch: list[ModelInput]) -> list[Response]:
+        import aiohttp
+
+        limit = asyncio.Semaphore(self.args.concurrency)
+        connector = aiohttp.TCPConnector(limit=self.args.concurrency)
+        timeout = aiohttp.ClientTimeout(total=self.args.timeout_s)
+        headers = {"Authorization": f"Bearer {self._key}"} if self._key else {}
+        async with aiohttp.ClientSession(
+            connector=connector, timeout=timeout, headers=headers
+        ) as session:
+            return await asyncio.gather(*(self._one(session, limit, item) for item in batch))
+
+    async def _one(self, session: Any, limit: asyncio.Semaphore, item: ModelInput) -> Response:
+        url = self.args.base_url.rstrip("/")
+        if self.args.endpoint == "transcriptions":
+            request = {"url": f"{url}/audio/transcriptions", "data": self._transcription_form}
+        else:
+            request = {"url": f"{url}/chat/completions", "json": self._chat_body(item)}
+        policy = RetryPolicy(
+            self.args.max_retries, self.args.backoff_base_s, self.args.backoff_max_s
+        )
+        async with limit:
+            outcome = await post_with_retries(session, request, item, policy)
+        if outcome.error:
+            return Response(error=outcome.error, latency_s=outcome.latency_s)
+        return self._parse(outcome.body, outcome.latency_s)
+
+    def _chat_body(self, item: ModelInput) -> dict[str, Any]:
+        parts: list[dict[str, Any]] = []
+        if item.prompt:
+            parts.append({"type": "text", "text": item.prompt})
+        if item.audio is not None:
+            data = base64.b64encode(_wav_bytes(item)).decode("ascii")
+            parts.append({"type": "input_audio", "input_audio": {"data": data, "format": "wav"}})
+        if item.text:
+            parts.append({"type": "text", "text": item.text})
+        messages = []
+        system = item.system or self.args.system_prompt
+        if system:
+            messages.append({"role": "system", "content": system})
+        messages.append({"role": "user", "content": parts})
+        body: dict[str, Any] = {"model": self.args.model, "messages": messages}
+        for key in ("temperature", "seed", "max_tokens"):
+            if getattr(self.args, key) is not None:
+                body[key] = getattr(self.args, key)
+        return body
+
+    def _transcription_form(self, item: ModelInput) -> Any:
+        import aiohttp
+
+        form = aiohttp.FormData()
+        form.add_field("model", self.args.model)
+        form.add_field("file", _wav_bytes(item), filename="audio.wav", content_type="audio/wav")
+        return form
+
+    def _parse(self, body: dict[str, Any], latency_s: float) -> Response:
+        if self.args.endpoint == "transcriptions":
+            text = body.get("text")
+        else:
+            choices = body.get("choices") or [{}]
+            text = (choices[0].get("message") or {}).get("content")
+        if not isinstance(text, str):
+            return Response(error="malformed response: no text in the reply", latency_s=latency_s)
+        return Response(text=text, latency_s=latency_s, usage=self._usage(body.get("usage")))
+
+    def _usage(self, raw: Any) -> Usage | None:
+        if not isinstance(raw, dict):
+            return None
+        usage = Usage(
+            input_tokens=int(raw.get("prompt_tokens") or raw.get("input_tokens") or 0),
+            output_tokens=int(raw.get("completion_tokens") or raw.get("output_tokens") or 0),
+        )
+        prices = self._prices()
+        if prices:
+            spent = usage.input_tokens * prices[0] + usage.output_tokens * prices[1]
+            usage.cost_usd = spent / 1e6
+        return usage
+
+    def _prices(self) -> tuple[float, float] | None:
+        """(input, output) USD per million tokens: arguments override the built-in table."""
+        known = PRICES.get(self.args.model)
+        if self.args.price_input is None and self.args.price_output is None:
+            return known
+        base = known or (0.0, 0.0)
+        return (
+            base[0] if self.args.price_input is None else self.args.price_input,
+            base[1] if self.args.price_output is None else self.args.price_output,
+        )
+
+
+def _wav_bytes(item: ModelInput) -> bytes:
+    import soundfile as sf
+
+    buffer = io.BytesIO()
+    sf.write(buffer, item.audio, item.sampling_rate, format="WAV", subtype="PCM_16")
+    return buffer.getvalue()
+
+
+@hookimpl
+def register_adapters(register: Callable[..., None]) -> None:
+    """Register the OpenAI-compatible adapter."""
+    register(OpenAICompatAdapter)
