@@ -26,6 +26,7 @@ def add_builtin_commands(sub: Any) -> None:
         default=0.0,
         help="exit with code 3 when a task's failed-sample fraction exceeds this (default 0)",
     )
+    add_judge_arguments(run)
     run.set_defaults(handler=cmd_run)
 
     lister = sub.add_parser("list", help="list registered tasks, models or metrics")
@@ -46,6 +47,25 @@ def add_builtin_commands(sub: Any) -> None:
     plugins.set_defaults(handler=cmd_plugins)
 
 
+def add_judge_arguments(parser: argparse.ArgumentParser) -> None:
+    """--judge, --judge-args and --judge-samples, shared by run and score."""
+    parser.add_argument("--judge", help="registered text model that judges (e.g. openai)")
+    parser.add_argument("--judge-args", default="", help="judge arguments: k=v,k=v")
+    parser.add_argument("--judge-samples", type=int, default=1, help="ratings per item")
+
+
+def judge_from_args(args: argparse.Namespace) -> Any:
+    """A JudgeConfig from the judge flags, or None without --judge."""
+    if not args.judge:
+        return None
+    from voxeval.errors import VoxevalError
+    from voxeval.judge import JudgeConfig
+
+    if args.judge_samples < 1:
+        raise VoxevalError(f"--judge-samples must be at least 1, got {args.judge_samples}.")
+    return JudgeConfig(args.judge, parse_kv(args.judge_args), args.judge_samples)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """Run or resume an evaluation, then print its summary."""
     if args.limit is not None and args.limit < 1:
@@ -61,6 +81,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         limit=args.limit,
         data_dir=args.data_dir,
         output_dir=args.output_dir,
+        judge=judge_from_args(args),
     )
     run, run_dir = run_evaluation(config, progress=_tqdm_progress)
     from voxeval.summary import format_run

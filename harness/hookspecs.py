@@ -32,5 +32,10 @@ def register_metrics(register: Callable[..., None]) -> None:
 
 
 @hookspec
+def register_rubrics(register: Callable[..., None]) -> None:
+    """Register judge rubrics: call `register(rubric)` for each `voxeval.rubrics.Rubric`."""
+
+
+@hookspec
 def register_commands(subparsers: Any) -> None:
     """Add CLI sub-commands to the argparse `subparsers` object of `voxeval`."""

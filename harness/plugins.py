@@ -20,6 +20,7 @@ PLUGINS_ENV = "VOXEVAL_PLUGINS"
 
 BUILTIN_MODULES = (
     "voxeval.metrics.builtin",
+    "voxeval.rubrics",
     "voxeval.tasks.demo_asr",
     "voxeval.adapters.faster_whisper",
     "voxeval.adapters.pocketsphinx",

@@ -23,6 +23,9 @@ def add_score_command(sub: Any) -> None:
     score.add_argument("--data-dir", type=path_arg, help="the task's local data folder")
     score.add_argument("--output-dir", type=path_arg, default=Path("runs"))
     score.add_argument("--model-name", default="external", help="name for the predictions' model")
+    from voxeval.commands import add_judge_arguments
+
+    add_judge_arguments(score)
     score.set_defaults(handler=cmd_score)
 
 
@@ -31,7 +34,9 @@ def cmd_score(args: argparse.Namespace) -> int:
     from voxeval.summary import format_run
 
     if args.run_dir and not (args.task or args.predictions):
-        run = rescore_run(args.run_dir)
+        from voxeval.commands import judge_from_args
+
+        run = rescore_run(args.run_dir, judge_from_args(args))
         print(format_run(run, args.run_dir))
         return 0
     if args.task and args.predictions and not args.run_dir:
@@ -43,8 +48,11 @@ def cmd_score(args: argparse.Namespace) -> int:
     raise VoxevalError("Use `voxeval score RUN_DIR` or `voxeval score --task T --predictions F`.")
 
 
-def rescore_run(run_dir: Path) -> Any:
-    """Recompute every task's metrics from its samples file; no model is loaded."""
+def rescore_run(run_dir: Path, judge: Any = None) -> Any:
+    """Recompute every task's metrics from its samples file; no model is loaded.
+
+    With a judge, judge scores are (re)computed; cached judge replies make no calls.
+    """
     from voxeval.checkpoint import SamplesFile
     from voxeval.results import read_run, write_run
     from voxeval.runner import score_records
@@ -60,11 +68,23 @@ def rescore_run(run_dir: Path) -> Any:
             )
         checkpoint = SamplesFile(Path(run_dir) / old.samples_file)
         ids = list(checkpoint.read())
-        new = score_records(task, old.dataset, checkpoint, ids)
+        new = score_records(task, old.dataset, checkpoint, ids, judge)
         new.timing.wall_s, new.timing.load_s = old.timing.wall_s, old.timing.load_s
+        if judge is None:
+            _keep_judge_scores(old, new)
         run.tasks[name] = new
     write_run(run, Path(run_dir))
     return run
+
+
+def _keep_judge_scores(old: Any, new: Any) -> None:
+    """Without --judge, earlier judge scores stay: they depend only on unchanged predictions."""
+    if "judge" in old.metrics:
+        new.metrics["judge"] = old.metrics["judge"]
+    for field, groups in old.breakdowns.items():
+        for group, metrics in groups.items():
+            if "judge" in metrics and group in new.breakdowns.get(field, {}):
+                new.breakdowns[field][group]["judge"] = metrics["judge"]
 
 
 def read_predictions(path: Path) -> dict[str, dict[str, Any]]:

@@ -19,6 +19,7 @@ from voxeval.adapter import ADAPTERS, Adapter, TaskContext
 from voxeval.checkpoint import RETRYABLE_ERROR_KINDS, SamplesFile
 from voxeval.errors import VoxevalError
 from voxeval.inference import run_task_inference
+from voxeval.judge import JudgeConfig
 from voxeval.results import (
     RUN_FILE,
     DatasetIdentity,
@@ -46,6 +47,7 @@ class RunConfig:
     limit: int | None = None
     data_dir: Path | None = None
     output_dir: Path = Path("runs")
+    judge: JudgeConfig | None = None  # scoring only: not part of the run's fingerprint
 
 
 @dataclass
@@ -140,7 +142,7 @@ def run_evaluation(config: RunConfig, progress: Progress | None = None) -> tuple
     run_dir.mkdir(exist_ok=True)
     write_run(run, run_dir)
     try:
-        _infer_and_score(adapter, planned, run, run_dir, progress)
+        _infer_and_score(adapter, planned, run, run_dir, progress, config.judge)
         run.status = "success"
     except KeyboardInterrupt:
         run.status, run.error = "cancelled", "interrupted by the user"
@@ -188,6 +190,7 @@ def _infer_and_score(
     run: RunResult,
     run_dir: Path,
     progress: Progress | None,
+    judge: JudgeConfig | None = None,
 ) -> None:
     loaded = False
     for p in planned:
@@ -212,7 +215,8 @@ def _infer_and_score(
         finally:
             checkpoint.close()
         previous = run.tasks.get(p.task.name)
-        result = score_records(p.task, p.dataset, checkpoint, [s.id for s in p.samples])
+        ids = [s.id for s in p.samples]
+        result = score_records(p.task, p.dataset, checkpoint, ids, judge)
         result.timing.wall_s = (
             time.perf_counter() - wall + (previous.timing.wall_s if previous else 0)
         )
@@ -222,12 +226,22 @@ def _infer_and_score(
 
 
 def score_records(
-    task: Task | type[Task], dataset: DatasetIdentity, checkpoint: SamplesFile, ids: list[str]
+    task: Task | type[Task],
+    dataset: DatasetIdentity,
+    checkpoint: SamplesFile,
+    ids: list[str],
+    judge: JudgeConfig | None = None,
 ) -> TaskResult:
-    """Score the records of `ids` in a samples file into a TaskResult (timing from records)."""
+    """Score the records of `ids` in a samples file into a TaskResult (timing from records).
+
+    Judge ratings and replies, when a judge ran, go to judge-<task>.jsonl beside it.
+    """
     records = checkpoint.read()
     ordered = [records[i] for i in ids if i in records]
-    scored = score_task(type(task) if isinstance(task, Task) else task, ordered)
+    scored = score_task(type(task) if isinstance(task, Task) else task, ordered, judge)
+    judge_rows = scored.pop("judge_rows")
+    if judge_rows is not None:
+        _write_jsonl(checkpoint.path.with_name(f"judge-{safe_name(task.name)}.jsonl"), judge_rows)
     result = TaskResult(
         task=task.name,
         task_version=task.version,
@@ -243,6 +257,11 @@ def score_records(
         result.timing.rtfx = result.timing.audio_s / result.timing.model_s
     _sum_usage(result, ok)
     return result
+
+
+def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
+    with path.open("w", encoding="utf-8") as fh:
+        fh.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
 
 
 def _sum_usage(result: TaskResult, records: list[dict[str, Any]]) -> None:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from voxeval.metrics import MetricResult, get_metric, summarize
 from voxeval.results import MetricValue
 from voxeval.task import MetricSpec, Task
+
+if TYPE_CHECKING:
+    from voxeval.judge import JudgeConfig
 
 
 def field_value(record: dict[str, Any], path: str) -> Any:
@@ -57,8 +60,14 @@ def to_value(result: MetricResult) -> MetricValue:
     )
 
 
-def score_task(task: type[Task], records: list[dict[str, Any]]) -> dict[str, Any]:
-    """Metrics overall and per breakdown group, plus error counts, for one task."""
+def score_task(
+    task: type[Task], records: list[dict[str, Any]], judge: JudgeConfig | None = None
+) -> dict[str, Any]:
+    """Metrics overall and per breakdown group, plus error counts, for one task.
+
+    With a judge and a task rubric, adds the `judge` metric; its per-sample ratings and
+    replies come back under "judge_rows" for the caller to save.
+    """
     ok = [r for r in records if not r.get("error")]
     failed = [r for r in records if r.get("error")]
     groups: dict[str, list[int]] = {}
@@ -67,6 +76,9 @@ def score_task(task: type[Task], records: list[dict[str, Any]]) -> dict[str, Any
             value = str((record.get("metadata") or {}).get(field, "unknown"))
             groups.setdefault(f"{field}\0{value}", []).append(row)
     metrics, by_group = score_metrics(task.metrics, ok, groups)
+    judge_rows = None
+    if judge is not None and task.judge_rubric:
+        judge_rows = _score_with_judge(task, ok, judge, groups, metrics, by_group)
     breakdowns: dict[str, dict[str, dict[str, MetricValue]]] = defaultdict(dict)
     for key in sorted(by_group):
         field, value = key.split("\0")
@@ -78,4 +90,34 @@ def score_task(task: type[Task], records: list[dict[str, Any]]) -> dict[str, Any
         "n_scored": len(ok),
         "n_errors": len(failed),
         "errors_by_kind": dict(Counter(r["error"]["kind"] for r in failed)),
+        "judge_rows": judge_rows,
     }
+
+
+def _score_with_judge(
+    task: type[Task],
+    ok: list[dict[str, Any]],
+    judge: JudgeConfig,
+    groups: dict[str, list[int]],
+    metrics: dict[str, MetricValue],
+    by_group: dict[str, dict[str, MetricValue]],
+) -> list[dict[str, Any]]:
+    from voxeval.judge import JudgeOutcome, judge_metric, run_judge
+    from voxeval.rubrics import RUBRICS
+
+    rubric = RUBRICS.get(task.judge_rubric or "")
+    outcome = run_judge(rubric, [task.judge_item(r) for r in ok], judge)
+    metrics["judge"] = to_value(judge_metric(rubric, judge, outcome))
+    for group, rows in groups.items():
+        part = JudgeOutcome(
+            [outcome.scores[i] for i in rows],
+            [outcome.ratings[i] for i in rows],
+            [outcome.replies[i] for i in rows],
+        )
+        by_group[group]["judge"] = to_value(judge_metric(rubric, judge, part))
+    return [
+        {"sample_id": r["sample_id"], "score": score, "ratings": ratings, "replies": replies}
+        for r, score, ratings, replies in zip(
+            ok, outcome.scores, outcome.ratings, outcome.replies, strict=True
+        )
+    ]

@@ -55,6 +55,7 @@ class Task:
     metrics: ClassVar[tuple[MetricSpec, ...]]
     breakdowns: ClassVar[tuple[str, ...]] = ()
     prompt: ClassVar[str | None] = None
+    judge_rubric: ClassVar[str | None] = None  # scored by an LLM judge when one is given
 
     def __init__(self, data_dir: Path | None = None) -> None:
         self.data_dir = Path(data_dir) if data_dir else None
@@ -66,6 +67,11 @@ class Task:
     def samples(self) -> Iterator[Sample]:
         """Yield the samples in a stable order; audio stays undecoded."""
         raise NotImplementedError
+
+    @classmethod
+    def judge_item(cls, record: dict[str, Any]) -> dict[str, Any]:
+        """The judge rubric's fields for one sample record (override per task)."""
+        return {"response": (record.get("prediction") or {}).get("text") or ""}
 
     @classmethod
     def metric_names(cls) -> list[str]:

@@ -19,6 +19,7 @@ def test_there_are_hooks():
         "register_tasks",
         "register_adapters",
         "register_metrics",
+        "register_rubrics",
         "register_commands",
     }
 

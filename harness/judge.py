@@ -1,0 +1,234 @@
+"""LLM-as-judge: any registered text model rates responses with a versioned rubric.
+
+Calls are cached on disk by (judge model and settings, rubric name + version + wording,
+rendered input, sample index), so re-scoring a run makes no calls. Tokens and cost are
+summed when the provider reports them; with n samples per item the judge's own variance is
+reported next to the score.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from voxeval.adapter import ADAPTERS, Adapter, TaskContext
+from voxeval.errors import VoxevalError
+from voxeval.metrics import Metric, MetricResult, summarize
+from voxeval.results import redact
+from voxeval.rubrics import RUBRICS, Rubric, parse_rating
+from voxeval.types import ModelInput, Response, Usage
+
+# Arguments that change speed, not the judge's answer: left out of the cache key.
+_PERFORMANCE_ARGS = frozenset(
+    {
+        "batch_size",
+        "concurrency",
+        "timeout_s",
+        "max_retries",
+        "backoff_base_s",
+        "backoff_max_s",
+        "api_key_env",
+        "price_input",
+        "price_output",
+    }
+)
+CACHE_ENV = "VOXEVAL_CACHE_DIR"
+
+
+def cache_dir() -> Path:
+    """Where judge replies are cached: $VOXEVAL_CACHE_DIR or ~/.cache/voxeval."""
+    root = os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "voxeval"
+    return Path(root)
+
+
+@dataclass
+class JudgeConfig:
+    """Which model judges, with what arguments, and how many samples per item."""
+
+    adapter: str
+    args: dict[str, Any] = field(default_factory=dict)
+    n_samples: int = 1
+
+    def identity(self) -> dict[str, Any]:
+        """The settings that determine the judge's answers (no secrets, no speed knobs)."""
+        kept = {k: v for k, v in redact(self.args).items() if k not in _PERFORMANCE_ARGS}
+        return {"adapter": self.adapter, "args": kept}
+
+
+@dataclass
+class JudgeOutcome:
+    """Per-item ratings (mean over samples) and what it took to get them."""
+
+    scores: list[float | None]
+    ratings: list[list[float | None]]
+    replies: list[list[str | None]]
+    n_unparseable: int = 0
+    n_failed: int = 0
+    calls: int = 0
+    cache_hits: int = 0
+    usage: Usage = field(default_factory=Usage)
+
+    def within_item_variance(self) -> float | None:
+        """Mean variance of an item's ratings across samples (None with one sample)."""
+        spread = [np.var([r for r in rs if r is not None]) for rs in self.ratings]
+        spread = [v for v, rs in zip(spread, self.ratings, strict=True) if len(rs) > 1]
+        return float(np.mean(spread)) if spread else None
+
+
+class JudgeCache:
+    """SQLite store of judge replies keyed by a hash of everything that shapes them."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(path)
+        self.db.execute(
+            "CREATE TABLE IF NOT EXISTS replies (key TEXT PRIMARY KEY, reply TEXT, "
+            "input_tokens INT, output_tokens INT, cost_usd REAL)"
+        )
+
+    @staticmethod
+    def key(identity: dict[str, Any], rubric: Rubric, system: str, user: str, k: int) -> str:
+        """Cache key for one rendered judge request."""
+        blob = json.dumps(
+            [identity, rubric.name, rubric.version, system, user, k], sort_keys=True, default=str
+        )
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+    def get(self, key: str) -> str | None:
+        """A cached reply, if any."""
+        row = self.db.execute("SELECT reply FROM replies WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def put(self, key: str, reply: str, usage: Usage | None) -> None:
+        """Store a successful reply (failures are never cached)."""
+        u = usage or Usage()
+        self.db.execute(
+            "INSERT OR REPLACE INTO replies VALUES (?, ?, ?, ?, ?)",
+            (key, reply, u.input_tokens, u.output_tokens, u.cost_usd),
+        )
+        self.db.commit()
+
+
+def run_judge(
+    rubric: Rubric | str, items: list[dict[str, Any]], config: JudgeConfig
+) -> JudgeOutcome:
+    """Rate every item (fields of the rubric + "response") n_samples times."""
+    rubric = RUBRICS.get(rubric) if isinstance(rubric, str) else rubric
+    rendered = [rubric.render(item) for item in items]
+    cache = JudgeCache(cache_dir() / "judge-cache.sqlite")
+    identity = config.identity()
+    outcome = JudgeOutcome([], [[] for _ in items], [[] for _ in items])
+    for k in range(config.n_samples):
+        replies = _sample(rubric, rendered, config, identity, cache, k, outcome)
+        for i, reply in enumerate(replies):
+            rating = parse_rating(reply, rubric.scale) if reply is not None else None
+            if reply is not None and rating is None:
+                outcome.n_unparseable += 1
+            outcome.ratings[i].append(rating)
+            outcome.replies[i].append(reply)
+    for ratings in outcome.ratings:
+        valid = [r for r in ratings if r is not None]
+        outcome.scores.append(float(np.mean(valid)) if valid else None)
+    return outcome
+
+
+def _sample(
+    rubric: Rubric,
+    rendered: list[tuple[str, str]],
+    config: JudgeConfig,
+    identity: dict[str, Any],
+    cache: JudgeCache,
+    k: int,
+    outcome: JudgeOutcome,
+) -> list[str | None]:
+    keys = [cache.key(identity, rubric, system, user, k) for system, user in rendered]
+    replies: list[str | None] = [cache.get(key) for key in keys]
+    todo = [i for i, reply in enumerate(replies) if reply is None]
+    outcome.cache_hits += len(rendered) - len(todo)
+    if not todo:
+        return replies
+    adapter = _judge_adapter(config, k)
+    inputs = [
+        ModelInput(f"judge-{i}", None, None, text=rendered[i][1], system=rendered[i][0])
+        for i in todo
+    ]
+    responses = adapter.predict(inputs, TaskContext(name=f"judge:{rubric.name}", kind="dialogue"))
+    outcome.calls += len(todo)
+    for i, response in zip(todo, responses, strict=True):
+        _add_usage(outcome.usage, response)
+        if response.error or response.text is None:
+            outcome.n_failed += 1
+            continue
+        cache.put(keys[i], response.text, response.usage)
+        replies[i] = response.text
+    return replies
+
+
+def _judge_adapter(config: JudgeConfig, k: int) -> Adapter:
+    cls = ADAPTERS.get(config.adapter)
+    if "dialogue" not in cls.supports:
+        raise VoxevalError(
+            f"Judge model {config.adapter!r} cannot judge: it does not answer text prompts "
+            f"(it supports {', '.join(sorted(cls.supports))}). Use e.g. --judge openai."
+        )
+    args = dict(config.args)
+    if k and args.get("seed") is not None:
+        args["seed"] = int(args["seed"]) + k  # distinct samples under a fixed base seed
+    adapter = cls.from_args(args)
+    adapter.load()
+    return adapter
+
+
+def _add_usage(total: Usage, response: Response) -> None:
+    if response.usage is None:
+        return
+    total.input_tokens += response.usage.input_tokens
+    total.output_tokens += response.usage.output_tokens
+    if response.usage.cost_usd is not None:
+        total.cost_usd = (total.cost_usd or 0.0) + response.usage.cost_usd
+
+
+class MeanRating(Metric):
+    """Mean of per-item judge ratings (used for the `judge` result, not registered)."""
+
+    name: ClassVar[str] = "judge"
+    description: ClassVar[str] = "mean LLM-judge rating"
+    higher_is_better: ClassVar[bool] = True
+    sum_decomposable: ClassVar[bool] = True
+
+    def aggregate_sums(self, sums: np.ndarray, n: int) -> np.ndarray:
+        """Mean rating."""
+        return sums[..., 0] / n
+
+
+def judge_metric(rubric: Rubric, config: JudgeConfig, outcome: JudgeOutcome) -> MetricResult:
+    """The judge's mean rating with a bootstrap CI over items and full provenance."""
+    scored = np.array([[s] for s in outcome.scores if s is not None], dtype=float)
+    params = {
+        "judge": config.identity(),
+        "rubric": rubric.name,
+        "rubric_version": rubric.version,
+        "prompt_hash": rubric.prompt_hash,
+        "scale": list(rubric.scale),
+        "n_samples": config.n_samples,
+    }
+    result = summarize(MeanRating(), scored if len(scored) else None, params)
+    result.details = {
+        "n_items": len(outcome.scores),
+        "n_unparseable": outcome.n_unparseable,
+        "n_failed": outcome.n_failed,
+        "calls": outcome.calls,
+        "cache_hits": outcome.cache_hits,
+        "input_tokens": outcome.usage.input_tokens,
+        "output_tokens": outcome.usage.output_tokens,
+        "cost_usd": outcome.usage.cost_usd,
+        "within_item_variance": outcome.within_item_variance(),
+    }
+    return result
