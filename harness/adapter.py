@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from voxeval.errors import VoxevalError
 from voxeval.plugins import Registry
@@ -24,7 +24,9 @@ class TaskContext(BaseModel):
 
     name: str
     kind: str
-    labels: list[str] | None = None
+    labels: list[str] | None = Field(None, description="classes, or regression dimensions")
+    label_prior: dict[str, float] | None = Field(None, description="from a training split")
+    value_means: dict[str, float] | None = Field(None, description="from a training split")
 
 
 class Adapter:
@@ -34,6 +36,7 @@ class Adapter:
     description: ClassVar[str]
     supports: ClassVar[frozenset[TaskKind]]
     sampling_rate: ClassVar[int | None] = 16000
+    needs_audio: ClassVar[bool] = True  # False: the runner skips decoding (text baselines)
     Args: ClassVar[type[AdapterArgs]] = AdapterArgs
 
     def __init__(self, args: AdapterArgs) -> None:

@@ -25,12 +25,16 @@ DECODE_WORKERS = max(1, min(4, os.cpu_count() or 1))
 DECODE_CHUNK = 32
 
 
-def prepare(sample: Sample, sampling_rate: int | None, prompt: str | None) -> ModelInput:
+def prepare(
+    sample: Sample, sampling_rate: int | None, prompt: str | None, decode: bool = True
+) -> ModelInput:
     """Decode a sample's audio into the adapter's input; SampleError on bad audio."""
     audio, sr = (None, None)
-    if sample.audio is not None:
+    if decode and sample.audio is not None:
         audio, sr = load_audio(sample.audio, sampling_rate)
-    return ModelInput(sample.id, audio, sr, text=sample.text, prompt=prompt)
+    return ModelInput(
+        sample.id, audio, sr, text=sample.text, prompt=prompt, transcript=sample.transcript
+    )
 
 
 def decoded_batches(
@@ -120,7 +124,9 @@ def run_task_inference(
     """Run every sample through the adapter, appending one record per finished sample."""
     warmed = False
     for batch in decoded_batches(
-        samples, adapter.batch_size, lambda s: prepare(s, adapter.sampling_rate, prompt)
+        samples,
+        adapter.batch_size,
+        lambda s: prepare(s, adapter.sampling_rate, prompt, adapter.needs_audio),
     ):
         ready = [(s, x) for s, x in batch if isinstance(x, ModelInput)]
         for sample, error in ((s, x) for s, x in batch if isinstance(x, SampleError)):

@@ -25,6 +25,8 @@ BUILTIN_MODULES = (
     "voxeval.adapters.faster_whisper",
     "voxeval.adapters.pocketsphinx",
     "voxeval.adapters.openai_compat",
+    "voxeval.adapters.baselines",
+    "voxeval.adapters.cascade",
 )
 
 T = TypeVar("T")

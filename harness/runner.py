@@ -209,7 +209,7 @@ def _infer_and_score(
             if progress
             else None
         )
-        context = TaskContext(name=p.task.name, kind=p.task.kind)
+        context = TaskContext(name=p.task.name, kind=p.task.kind, **p.task.adapter_context())
         try:
             run_task_inference(adapter, pending, context, checkpoint, p.task.prompt, tick)
         finally:

@@ -68,6 +68,10 @@ class Task:
         """Yield the samples in a stable order; audio stays undecoded."""
         raise NotImplementedError
 
+    def adapter_context(self) -> dict[str, Any]:
+        """Extra TaskContext fields for adapters: labels, label_prior, value_means."""
+        return {}
+
     @classmethod
     def judge_item(cls, record: dict[str, Any]) -> dict[str, Any]:
         """The judge rubric's fields for one sample record (override per task)."""

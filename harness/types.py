@@ -21,6 +21,7 @@ class Sample:
     id: str
     audio: AudioSource | None = None
     text: str | None = None
+    transcript: str | None = None  # what is said in the audio, when the dataset knows it
     references: tuple[str, ...] = ()
     labels: dict[str, Any] = field(default_factory=dict)
     metadata: dict[str, Any] = field(default_factory=dict)
@@ -36,6 +37,9 @@ class ModelInput:
     text: str | None = None
     prompt: str | None = None
     system: str | None = None  # instructions for a chat model's system message (judges)
+    # The dataset's transcript of the audio: for text baselines and oracle cascades only;
+    # an audio model that reads it is not evaluated on listening.
+    transcript: str | None = None
 
     @property
     def duration_s(self) -> float:
