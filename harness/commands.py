@@ -135,7 +135,8 @@ def _list_rows(what: str) -> list[dict[str, Any]]:
                 "name": name,
                 "kind": cls.kind,
                 "version": cls.version,
-                "metrics": ", ".join(cls.metric_names()),
+                "metrics": ", ".join(cls.metric_names())
+                or "runs: " + ", ".join(getattr(cls, "members", ())),
                 "description": cls.description,
                 "plugin": owners[name],
             }

@@ -31,7 +31,7 @@ from voxeval.results import (
     write_run,
 )
 from voxeval.scoring import score_task
-from voxeval.task import TASKS, Task
+from voxeval.task import TASKS, Task, expand_task_names
 from voxeval.workspace import git_sha, prepare_output_dir, safe_name
 
 Progress = Callable[[str, int, int], Callable[[int], None]]
@@ -62,7 +62,7 @@ class PlannedTask:
 def plan_tasks(config: RunConfig) -> list[PlannedTask]:
     """Instantiate tasks, list their samples and identify their data (fails before any model)."""
     planned = []
-    for name in config.tasks:
+    for name in expand_task_names(config.tasks):
         task = TASKS.get(name)(config.data_dir)
         everything = task.samples()
         samples = list(itertools.islice(everything, config.limit) if config.limit else everything)

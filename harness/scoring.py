@@ -70,14 +70,11 @@ def score_task(
     """
     ok = [r for r in records if not r.get("error")]
     failed = [r for r in records if r.get("error")]
-    groups: dict[str, list[int]] = {}
-    for field in task.breakdowns:
-        for row, record in enumerate(ok):
-            value = str((record.get("metadata") or {}).get(field, "unknown"))
-            groups.setdefault(f"{field}\0{value}", []).append(row)
-    metrics, by_group = score_metrics(task.metrics, ok, groups)
+    rows = task.scoring_rows(ok)
+    metrics, by_group = score_metrics(task.metrics, rows, _groups(task.breakdowns, rows))
     judge_rows = None
     if judge is not None and task.judge_rubric:
+        groups = _groups(task.breakdowns, ok)
         judge_rows = _score_with_judge(task, ok, judge, groups, metrics, by_group)
     breakdowns: dict[str, dict[str, dict[str, MetricValue]]] = defaultdict(dict)
     for key in sorted(by_group):
@@ -92,6 +89,16 @@ def score_task(
         "errors_by_kind": dict(Counter(r["error"]["kind"] for r in failed)),
         "judge_rows": judge_rows,
     }
+
+
+def _groups(fields: tuple[str, ...], rows: list[dict[str, Any]]) -> dict[str, list[int]]:
+    """Row indices per "field\\0value" breakdown group (missing values group as "unknown")."""
+    groups: dict[str, list[int]] = {}
+    for field in fields:
+        for index, row in enumerate(rows):
+            value = str((row.get("metadata") or {}).get(field, "unknown"))
+            groups.setdefault(f"{field}\0{value}", []).append(index)
+    return groups
 
 
 def _score_with_judge(
@@ -114,7 +121,7 @@ def _score_with_judge(
             [outcome.ratings[i] for i in rows],
             [outcome.replies[i] for i in rows],
         )
-        by_group[group]["judge"] = to_value(judge_metric(rubric, judge, part))
+        by_group.setdefault(group, {})["judge"] = to_value(judge_metric(rubric, judge, part))
     return [
         {"sample_id": r["sample_id"], "score": score, "ratings": ratings, "replies": replies}
         for r, score, ratings, replies in zip(

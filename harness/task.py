@@ -73,6 +73,16 @@ class Task:
         return {}
 
     @classmethod
+    def scoring_rows(cls, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Rows the metrics score, from successful records (default: the records).
+
+        Override to interpret free text (map an answer to a label, parse a number) or to
+        expand one record into several rows (e.g. one per emotion); runs at scoring time,
+        so `voxeval score` applies a changed interpretation without re-running the model.
+        """
+        return records
+
+    @classmethod
     def judge_item(cls, record: dict[str, Any]) -> dict[str, Any]:
         """The judge rubric's fields for one sample record (override per task)."""
         return {"response": (record.get("prediction") or {}).get("text") or ""}
@@ -94,4 +104,29 @@ def hash_files(files: dict[str, Path], contents: bool) -> str:
     return digest.hexdigest()
 
 
+@dataclass(frozen=True)
+class TaskGroup:
+    """A name that stands for several tasks (e.g. all SD-Eval subsets)."""
+
+    name: str
+    members: tuple[str, ...]
+    description: str
+    kind: str = "group"
+    version: str = "-"
+
+    def metric_names(self) -> list[str]:
+        """Groups report their members' metrics."""
+        return []
+
+
 TASKS: Registry = Registry("task", "register_tasks", lambda cls: cls.name)
+
+
+def expand_task_names(names: list[str]) -> list[str]:
+    """Replace group names by their members (recursively), keeping order, dropping repeats."""
+    out: list[str] = []
+    for name in names:
+        entry = TASKS.get(name)
+        members = expand_task_names(list(entry.members)) if isinstance(entry, TaskGroup) else [name]
+        out.extend(m for m in members if m not in out)
+    return out

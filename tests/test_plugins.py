@@ -97,3 +97,47 @@ def test_task_kind_mismatch_is_a_clear_error(plugin, tmp_path):
         VoxevalError, match=r"cannot run task 'echo'.*kind 'dialogue'.*supports asr"
     ):
         run_evaluation(RunConfig(model="faster-whisper", tasks=["echo"], output_dir=tmp_path))
+
+
+class Graded(Echo):
+    """Scores a derived row per record: the answer's first word, upper-cased."""
+
+    name: ClassVar[str] = "graded"
+    breakdowns: ClassVar = ("first_letter",)
+
+    @classmethod
+    def scoring_rows(cls, records):
+        rows = []
+        for record in records:
+            word = (record["prediction"].get("text") or "").split()[0].lower()
+            rows.append(
+                {**record, "prediction": {"text": word}, "metadata": {"first_letter": word[:1]}}
+            )
+        return rows
+
+
+class GroupPlugin:
+    @hookimpl
+    def register_tasks(self, register):
+        from voxeval.task import TaskGroup
+
+        register(Graded)
+        register(TaskGroup("both", ("echo", "graded"), "echo and graded"))
+
+
+def test_task_groups_and_scoring_rows(plugin, tmp_path, mock_model):
+    pm = get_plugin_manager()
+    group = GroupPlugin()
+    pm.register(group, name="group-plugin")
+    try:
+        mock_model.default = staticmethod(lambda item: Response(text=f"{item.text.upper()} !"))
+        run, _ = run_evaluation(
+            RunConfig(model="mock", tasks=["both", "echo"], output_dir=tmp_path)
+        )
+    finally:
+        pm.unregister(group)
+    assert list(run.tasks) == ["echo", "graded"]  # expanded once, in order
+    assert run.tasks["echo"].metrics["exact_match"].value == 0.0
+    graded = run.tasks["graded"]
+    assert graded.metrics["exact_match"].value == 1.0  # rows re-interpret the raw answers
+    assert set(graded.breakdowns["first_letter"]) == {"a", "b", "g", "d"}
