@@ -19,6 +19,7 @@ def add_builtin_commands(sub: Any) -> None:
     run.add_argument("--tasks", required=True, help="comma-separated task names")
     run.add_argument("--limit", type=int, help="evaluate only the first N samples of each task")
     run.add_argument("--data-dir", type=path_arg, help="local data folder (official layout)")
+    run.add_argument("--task-args", default="", help="task options k=v,k=v (see list tasks)")
     run.add_argument("--output-dir", type=path_arg, default=Path("runs"), help="default: runs/")
     run.add_argument(
         "--max-error-rate",
@@ -80,6 +81,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         model_args=parse_kv(args.model_args),
         limit=args.limit,
         data_dir=args.data_dir,
+        task_args=parse_kv(args.task_args),
         output_dir=args.output_dir,
         judge=judge_from_args(args),
     )

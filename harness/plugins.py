@@ -20,6 +20,9 @@ PLUGINS_ENV = "VOXEVAL_PLUGINS"
 
 BUILTIN_MODULES = (
     "voxeval.metrics.builtin",
+    "voxeval.metrics.text",
+    "voxeval.metrics.numeric",
+    "voxeval.metrics.classification",
     "voxeval.rubrics",
     "voxeval.tasks.demo_asr",
     "voxeval.adapters.faster_whisper",

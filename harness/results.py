@@ -117,6 +117,7 @@ class RunResult(_Model):
     tasks: dict[str, TaskResult] = Field(default_factory=dict)
     limit: int | None = None
     data_dir: str | None = None
+    task_args: dict[str, Any] = Field(default_factory=dict)
     error: str | None = None
     resumed: int = Field(0, description="how many times this run was resumed")
 

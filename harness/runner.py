@@ -46,6 +46,7 @@ class RunConfig:
     model_args: dict[str, Any] = field(default_factory=dict)
     limit: int | None = None
     data_dir: Path | None = None
+    task_args: dict[str, Any] = field(default_factory=dict)  # --task-args, for every task
     output_dir: Path = Path("runs")
     judge: JudgeConfig | None = None  # scoring only: not part of the run's fingerprint
 
@@ -62,8 +63,16 @@ class PlannedTask:
 def plan_tasks(config: RunConfig) -> list[PlannedTask]:
     """Instantiate tasks, list their samples and identify their data (fails before any model)."""
     planned = []
-    for name in expand_task_names(config.tasks):
-        task = TASKS.get(name)(config.data_dir)
+    names = expand_task_names(config.tasks)
+    classes = [TASKS.get(name) for name in names]
+    unused = set(config.task_args) - {f for c in classes for f in c.Options.model_fields}
+    if unused:
+        raise VoxevalError(
+            f"--task-args {', '.join(sorted(unused))}: no selected task takes "
+            f"{'it' if len(unused) == 1 else 'them'} ({', '.join(names)})."
+        )
+    for cls in classes:
+        task = cls(config.data_dir, config.task_args)
         everything = task.samples()
         samples = list(itertools.islice(everything, config.limit) if config.limit else everything)
         info = task.dataset()
@@ -89,6 +98,7 @@ def fingerprint(config: RunConfig, adapter_args: dict[str, Any], planned: list[P
         "model": config.model,
         "args": redact(adapter_args),
         "limit": config.limit,
+        "task_args": config.task_args,
         "tasks": [
             {"name": p.task.name, "version": p.task.version, "data": p.dataset.model_dump()}
             for p in planned
@@ -181,6 +191,7 @@ def _start_or_resume(
         ),
         limit=config.limit,
         data_dir=str(config.data_dir) if config.data_dir else None,
+        task_args=redact(config.task_args),
     )
 
 

@@ -54,8 +54,9 @@ def bootstrap_sum_distribution(
     for start in range(0, n_resamples, per_chunk):
         b = min(per_chunk, n_resamples - start)
         idx = rng.integers(0, n, size=(b, n))
-        flat = (idx + (np.arange(b) * n)[:, None]).ravel()
-        counts = np.bincount(flat, minlength=b * n).reshape(b, n)
+        counts = np.empty((b, n))  # float64, so the product below takes the BLAS path
+        for row in range(b):
+            counts[row] = np.bincount(idx[row], minlength=n)
         values.append(aggregate_sums(counts @ stats, n))
     return np.concatenate(values) if values else np.empty(0)
 

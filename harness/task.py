@@ -8,6 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+from pydantic import BaseModel, ValidationError
+
+from voxeval.errors import VoxevalError
 from voxeval.plugins import Registry
 from voxeval.types import Sample, TaskKind
 
@@ -57,8 +60,16 @@ class Task:
     prompt: ClassVar[str | None] = None
     judge_rubric: ClassVar[str | None] = None  # scored by an LLM judge when one is given
 
-    def __init__(self, data_dir: Path | None = None) -> None:
+    Options: ClassVar[type[BaseModel]]  # set below: no options
+
+    def __init__(self, data_dir: Path | None = None, options: dict[str, Any] | None = None) -> None:
         self.data_dir = Path(data_dir) if data_dir else None
+        known = {k: v for k, v in (options or {}).items() if k in self.Options.model_fields}
+        try:
+            self.options = self.Options(**known)
+        except ValidationError as exc:
+            problems = "; ".join(f"{e['loc'][0]}: {e['msg']}" for e in exc.errors())
+            raise VoxevalError(f"Bad --task-args for {self.name!r}: {problems}.") from None
 
     def dataset(self) -> DatasetInfo:
         """Identity of the data this task instance reads."""
@@ -102,6 +113,13 @@ def hash_files(files: dict[str, Path], contents: bool) -> str:
         digest.update(path.read_bytes() if contents else str(path.stat().st_size).encode())
         digest.update(b"\0")
     return digest.hexdigest()
+
+
+class NoOptions(BaseModel):
+    """A task without --task-args."""
+
+
+Task.Options = NoOptions
 
 
 @dataclass(frozen=True)

@@ -58,6 +58,16 @@ class Metric:
         """Metric values from column sums (b, k) over n samples → (b,)."""
         raise NotImplementedError
 
+    def bootstrap_distribution(
+        self, sample_stats: np.ndarray, n_resamples: int, seed: int
+    ) -> np.ndarray:
+        """Bootstrap values of the metric; override for metrics that resample differently."""
+        if self.sum_decomposable:
+            return stats.bootstrap_sum_distribution(
+                sample_stats, self.aggregate_sums, n_resamples, seed
+            )
+        return stats.bootstrap_distribution(sample_stats, self.aggregate, n_resamples, seed)
+
     def resolved_params(self, **params: Any) -> dict[str, Any]:
         """The parameters as recorded in results (defaults filled in, versions named)."""
         return dict(params)
@@ -89,7 +99,9 @@ def compute(
     if len(predictions) != len(references):
         raise ValueError(f"{name}: {len(predictions)} predictions but {len(references)} references")
     metric = get_metric(name)
-    sample_stats = metric.sample_stats(predictions, references, **params) if predictions else None
+    sample_stats = (
+        metric.sample_stats(predictions, references, **params) if len(predictions) else None
+    )
     ci = {"n_resamples": n_resamples, "confidence": confidence, "seed": seed}
     return summarize(metric, sample_stats, metric.resolved_params(**params), **ci)
 
@@ -113,12 +125,7 @@ def summarize(
     value = _as_float(metric.aggregate(sample_stats[None])[0])
     low = high = None
     if value is not None and n_resamples > 0 and n > 1:
-        if metric.sum_decomposable:
-            dist = stats.bootstrap_sum_distribution(
-                sample_stats, metric.aggregate_sums, n_resamples, seed
-            )
-        else:
-            dist = stats.bootstrap_distribution(sample_stats, metric.aggregate, n_resamples, seed)
+        dist = metric.bootstrap_distribution(sample_stats, n_resamples, seed)
         low, high = stats.percentile_interval(dist, confidence)
     return MetricResult(
         name=metric.name,
