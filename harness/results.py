@@ -46,6 +46,7 @@ class DatasetIdentity(_Model):
     hash_method: str | None = None
     source: str | None = None
     demo: bool = Field(False, description="demo or fixture data, never a benchmark result")
+    warnings: list[str] = Field(default_factory=list, description="data problems, counted")
     n: int = Field(description="samples evaluated (after --limit)")
     n_available: int | None = Field(None, description="samples in the split")
 

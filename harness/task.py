@@ -46,6 +46,7 @@ class DatasetInfo:
     hash_method: str | None = None
     demo: bool = False
     source: str | None = None  # where it was read from (hub or local path)
+    warnings: tuple[str, ...] = ()  # data problems that did not stop loading, counted
 
 
 class Task:
