@@ -40,9 +40,11 @@ def add_builtin_commands(sub: Any) -> None:
     show.add_argument("--json", action="store_true", help="print run.json")
     show.set_defaults(handler=cmd_show)
 
+    from voxeval.gate import add_gate_commands
     from voxeval.rescore import add_score_command
 
     add_score_command(sub)
+    add_gate_commands(sub)
 
     plugins = sub.add_parser("plugins", help="list loaded plugins and their hooks")
     plugins.set_defaults(handler=cmd_plugins)
