@@ -114,6 +114,7 @@ class RunResult(_Model):
     git_sha: str | None = None
     python: str | None = None
     platform: str | None = None
+    hardware: dict[str, Any] = Field(default_factory=dict, description="CPU, cores, memory")
     model: ModelRecord
     tasks: dict[str, TaskResult] = Field(default_factory=dict)
     limit: int | None = None

@@ -32,7 +32,7 @@ from voxeval.results import (
 )
 from voxeval.scoring import score_task
 from voxeval.task import TASKS, Task, expand_task_names
-from voxeval.workspace import git_sha, prepare_output_dir, safe_name
+from voxeval.workspace import git_sha, hardware, prepare_output_dir, safe_name
 
 Progress = Callable[[str, int, int], Callable[[int], None]]
 
@@ -183,6 +183,7 @@ def _start_or_resume(
         git_sha=git_sha(),
         python=platform.python_version(),
         platform=platform.platform(),
+        hardware=hardware(),
         model=ModelRecord(
             name=config.model,
             adapter=type(adapter).__name__,

@@ -29,6 +29,26 @@ def prepare_output_dir(path: Path) -> Path:
     return path
 
 
+def hardware() -> dict[str, object]:
+    """CPU model, logical cores and memory of this machine (GPUs are the adapter's to report)."""
+    import os
+    import platform
+
+    cpu = platform.processor() or None
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        memory_gb = round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)
+    except (ValueError, OSError, AttributeError):
+        memory_gb = None
+    return {"cpu": cpu, "logical_cores": os.cpu_count(), "memory_gb": memory_gb}
+
+
 def git_sha() -> str | None:
     """The voxeval source checkout's commit, when it is one."""
     try:
