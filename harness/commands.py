@@ -139,8 +139,7 @@ def _list_rows(what: str) -> list[dict[str, Any]]:
                 "name": name,
                 "kind": cls.kind,
                 "version": cls.version,
-                "metrics": ", ".join(cls.metric_names())
-                or "runs: " + ", ".join(getattr(cls, "members", ())),
+                "metrics": _metrics_text(cls),
                 "description": cls.description,
                 "plugin": owners[name],
             }
@@ -169,6 +168,15 @@ def _list_rows(what: str) -> list[dict[str, Any]]:
         }
         for name, m in sorted(METRICS.items().items())
     ]
+
+
+def _metrics_text(task: Any) -> str:
+    members = getattr(task, "members", None)
+    if members:
+        return "runs: " + ", ".join(members)
+    names = ", ".join(task.metric_names())
+    rubric = getattr(task, "judge_rubric", None)
+    return f"{names}, judge:{rubric} (with --judge)" if rubric else names
 
 
 def cmd_show(args: argparse.Namespace) -> int:

@@ -77,8 +77,11 @@ class JudgeOutcome:
 
     def within_item_variance(self) -> float | None:
         """Mean variance of an item's ratings across samples (None with one sample)."""
-        spread = [np.var([r for r in rs if r is not None]) for rs in self.ratings]
-        spread = [v for v, rs in zip(spread, self.ratings, strict=True) if len(rs) > 1]
+        spread = []
+        for ratings in self.ratings:
+            valid = [r for r in ratings if r is not None]
+            if len(ratings) > 1 and valid:
+                spread.append(np.var(valid))
         return float(np.mean(spread)) if spread else None
 
 

@@ -25,6 +25,7 @@ BUILTIN_MODULES = (
     "voxeval.metrics.classification",
     "voxeval.rubrics",
     "voxeval.tasks.demo_asr",
+    "voxeval.tasks.sd_eval",
     "voxeval.adapters.faster_whisper",
     "voxeval.adapters.pocketsphinx",
     "voxeval.adapters.openai_compat",
