@@ -76,7 +76,7 @@ def plan_tasks(config: RunConfig) -> list[PlannedTask]:
         everything = task.samples()
         samples = list(itertools.islice(everything, config.limit) if config.limit else everything)
         info = task.dataset()
-        available = len(samples) + sum(1 for _ in everything) if config.limit else len(samples)
+        available = task.count() if config.limit else len(samples)
         dataset = DatasetIdentity(**asdict(info), n=len(samples), n_available=available)
         planned.append(PlannedTask(task, samples, dataset))
     return planned

@@ -80,6 +80,10 @@ class Task:
         """Yield the samples in a stable order; audio stays undecoded."""
         raise NotImplementedError
 
+    def count(self) -> int:
+        """How many samples the split has (override when iterating samples is costly)."""
+        return sum(1 for _ in self.samples())
+
     def adapter_context(self) -> dict[str, Any]:
         """Extra TaskContext fields for adapters: labels, label_prior, value_means."""
         return {}
