@@ -26,6 +26,7 @@ BUILTIN_MODULES = (
     "voxeval.rubrics",
     "voxeval.tasks.demo_asr",
     "voxeval.tasks.sd_eval",
+    "voxeval.tasks.berst",
     "voxeval.tasks.empathetic",
     "voxeval.adapters.faster_whisper",
     "voxeval.adapters.pocketsphinx",

@@ -28,8 +28,8 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q "$TORCH_PIN"
-.venv/bin/python -m pip install -q -e ".[asr,local,hosted,text,leaderboard,test]" \
-  datasets "torchcodec==0.13.0"
+.venv/bin/python -m pip install -q -e ".[asr,local,hosted,text,data,leaderboard,test]" \
+  "torchcodec==0.13.0"
 # WordNet for METEOR, copied from Debian's packages into .cache/nltk_data (no download).
 .venv/bin/python scripts/setup_nltk_data.py
 echo "setup: done. Try: .venv/bin/voxeval run --model faster-whisper --tasks demo-asr"
