@@ -27,6 +27,8 @@ BUILTIN_MODULES = (
     "voxeval.tasks.demo_asr",
     "voxeval.tasks.sd_eval",
     "voxeval.tasks.berst",
+    "voxeval.tasks.emonet_voice",
+    "voxeval.tasks.adv_regression",
     "voxeval.tasks.empathetic",
     "voxeval.adapters.faster_whisper",
     "voxeval.adapters.pocketsphinx",
