@@ -47,6 +47,9 @@ class DatasetIdentity(_Model):
     source: str | None = None
     demo: bool = Field(False, description="demo or fixture data, never a benchmark result")
     warnings: list[str] = Field(default_factory=list, description="data problems, counted")
+    preprocessing: dict[str, Any] = Field(
+        default_factory=dict, description="declared label/data transforms, e.g. 1-7 → 0-1"
+    )
     n: int = Field(description="samples evaluated (after --limit)")
     n_available: int | None = Field(None, description="samples in the split")
 

@@ -47,6 +47,7 @@ class DatasetInfo:
     demo: bool = False
     source: str | None = None  # where it was read from (hub or local path)
     warnings: tuple[str, ...] = ()  # data problems that did not stop loading, counted
+    preprocessing: dict[str, Any] = field(default_factory=dict)  # e.g. label scale mapping
 
 
 class Task:
