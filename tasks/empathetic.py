@@ -8,39 +8,33 @@ WAVs or TTS on request, cached on disk) and the earlier turns as text.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
-import os
 import re
-import shutil
-import subprocess
-import tempfile
-import unicodedata
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, field_validator
 
-from voxeval.errors import DataNotFoundError, VoxevalError
+from voxeval.errors import DataNotFoundError
 from voxeval.hookspecs import hookimpl
 from voxeval.task import DatasetInfo, MetricSpec, Task, hash_files
+from voxeval.tasks.empathetic_data import (
+    EMOTIONS,
+    HUB_SPLITS,
+    Row,
+    Turn,
+    decode,
+    find_split,
+    listener_turns,
+    read_csv_split,
+    read_hub_split,
+)
+from voxeval.tts import Engine, TtsCache, open_cache
 from voxeval.types import Sample, TaskKind
 
-TARBALL = "https://dl.fbaipublicfiles.com/parlai/empatheticdialogues/empatheticdialogues.tar.gz"
-COLUMNS = ("conv_id", "utterance_idx", "context", "prompt", "speaker_idx", "utterance",
-           "selfeval", "tags")  # fmt: skip
-HUB_SPLITS = {"train": "train", "valid": "validation", "test": "test"}
-EMOTIONS = (
-    "afraid", "angry", "annoyed", "anticipating", "anxious", "apprehensive", "ashamed",
-    "caring", "confident", "content", "devastated", "disappointed", "disgusted", "embarrassed",
-    "excited", "faithful", "furious", "grateful", "guilty", "hopeful", "impressed", "jealous",
-    "joyful", "lonely", "nostalgic", "prepared", "proud", "sad", "sentimental", "surprised",
-    "terrified", "trusting",
-)  # fmt: skip
 # Other words for the 32 labels that a model may use; each maps to exactly one label.
 SYNONYMS = {
     "fear": "afraid", "scared": "afraid", "frightened": "afraid", "fearful": "afraid",
@@ -62,186 +56,6 @@ SYNONYMS = {
     "sentiment": "sentimental", "surprise": "surprised", "shocked": "surprised",
     "terror": "terrified", "horrified": "terrified", "trust": "trusting",
 }  # fmt: skip
-
-
-def decode(text: str) -> str:
-    """Undo the release's comma escaping."""
-    return text.replace("_comma_", ",")
-
-
-# ---------------------------------------------------------------- loading
-
-
-@dataclass(frozen=True)
-class Row:
-    """One utterance of the release."""
-
-    conv_id: str
-    idx: int
-    emotion: str
-    utterance: str
-
-
-@dataclass
-class Turn:
-    """One listener turn to reply to: the turns before it and the real reply."""
-
-    conv_id: str
-    idx: int
-    emotion: str
-    history: list[Row]
-    reference: str
-
-
-def _is_selfeval(text: str) -> bool:
-    return re.fullmatch(r"[\d|_ ]*", text) is not None
-
-
-def repair(fields: list[str]) -> list[str] | None:
-    """Official-order fields of a row whose free text held raw commas; None if ambiguous.
-
-    The release never quotes, so a stray comma splits a field. conv_id, utterance_idx and
-    context are fixed on the left; speaker_idx is a number and selfeval looks like "5|5|5_2|2|5"
-    (or is empty), which pins prompt, utterance and tags when exactly one split fits.
-    """
-    n = len(fields)
-    if n == len(COLUMNS) - 1:
-        return [*fields, ""]  # the trailing empty tags column was dropped
-    fits = [
-        (i, j)
-        for i in range(4, n - 2)
-        for j in range(i + 2, n - 1)  # tags (at least one field) follow selfeval
-        if fields[i].strip().isdigit() and _is_selfeval(fields[j])
-    ]
-    if n < len(COLUMNS) or len(fits) != 1:
-        return None
-    i, j = fits[0]
-    prompt, utterance = ",".join(fields[3:i]), ",".join(fields[i + 1 : j])
-    return [*fields[:3], prompt, fields[i], utterance, fields[j], ",".join(fields[j + 1 :])]
-
-
-def _row(record: dict[str, Any]) -> Row | None:
-    try:
-        idx = int(str(record["utterance_idx"]).strip())
-    except ValueError:
-        return None
-    conv = str(record["conv_id"]).strip()
-    emotion = decode(str(record["context"])).strip().lower()
-    return Row(conv, idx, emotion, decode(str(record["utterance"])).strip())
-
-
-def read_csv_split(path: Path) -> tuple[list[Row], list[str]]:
-    """Rows of one split file in the official layout, plus warnings about repaired/bad rows."""
-    with path.open(encoding="utf-8", errors="replace", newline="") as fh:
-        reader = csv.reader(fh, quoting=csv.QUOTE_NONE)  # quotes are literal text here
-        header = [h.strip() for h in next(reader, [])]
-        missing = [c for c in COLUMNS if c not in header]
-        if missing:
-            raise VoxevalError(
-                f"{path}: the header lacks column(s) {', '.join(missing)}. Expected the official "
-                f"header {','.join(COLUMNS)} (from {TARBALL})."
-            )
-        official = header[: len(COLUMNS)] == list(COLUMNS)
-        rows, repaired, bad = [], [], []
-        for fields in reader:
-            line = reader.line_num
-            if not any(f.strip() for f in fields):
-                continue
-            if len(fields) != len(header):
-                fixed = repair(fields) if official and len(header) == len(COLUMNS) else None
-                (repaired if fixed else bad).append(line)
-                if fixed is None:
-                    continue
-                fields = fixed
-            row = _row(dict(zip(header, fields, strict=True)))
-            if row is None:
-                bad.append(line)
-            else:
-                rows.append(row)
-    warnings = []
-    if repaired:
-        warnings.append(
-            f"{path.name}: {len(repaired)} row(s) with extra commas in free text repaired "
-            f"(lines {_lines(repaired)})"
-        )
-    if bad:
-        warnings.append(
-            f"{path.name}: {len(bad)} malformed row(s) skipped (lines {_lines(bad)}): wrong "
-            "field count that no single split explains, or a non-numeric utterance_idx"
-        )
-    return rows, warnings
-
-
-def _lines(numbers: list[int]) -> str:
-    shown = ", ".join(map(str, numbers[:10]))
-    return shown + (f" and {len(numbers) - 10} more" if len(numbers) > 10 else "")
-
-
-def read_hub_split(hub_id: str, revision: str, split: str) -> tuple[list[Row], str]:
-    """Rows of a hub copy with the official columns, and the commit actually read."""
-    try:
-        import datasets
-
-        data = datasets.load_dataset(hub_id, revision=revision, split=HUB_SPLITS[split])
-    except Exception as exc:  # offline, unknown repo, script refused: all mean "not here"
-        raise DataNotFoundError(
-            f"Could not load {hub_id}@{revision} ({HUB_SPLITS[split]}) from the Hugging Face "
-            f"hub: {type(exc).__name__}: {exc}. Download the official {TARBALL.rsplit('/')[-1]} "
-            f"from {TARBALL}, extract it and pass --data-dir (the folder holding "
-            "empatheticdialogues/), or set --task-args hub_id=...,revision=... to a parquet copy."
-        ) from None
-    missing = [
-        c
-        for c in ("conv_id", "utterance_idx", "context", "utterance")
-        if c not in data.column_names
-    ]
-    if missing:
-        raise VoxevalError(f"{hub_id}: lacks column(s) {', '.join(missing)}; need {COLUMNS}.")
-    rows = [_row(r) for r in data]
-    return [r for r in rows if r is not None], _resolve_sha(hub_id, revision)
-
-
-def _resolve_sha(hub_id: str, revision: str) -> str:
-    try:
-        from huggingface_hub import HfApi
-
-        return HfApi().dataset_info(hub_id, revision=revision).sha or revision
-    except Exception:  # offline mirror: the ref name is the best identity we have
-        return revision
-
-
-def listener_turns(rows: list[Row]) -> tuple[list[Turn], list[str]]:
-    """Group by conv_id (file order), sort by utterance_idx, one Turn per even index."""
-    convs: dict[str, dict[int, Row]] = {}
-    dupes, unknown, gaps = 0, set(), 0
-    for row in rows:
-        conv = convs.setdefault(row.conv_id, {})
-        if row.idx in conv:
-            dupes += 1
-            continue
-        conv[row.idx] = row
-    turns = []
-    for conv_id, by_idx in convs.items():
-        ordered = [by_idx[i] for i in sorted(by_idx)]
-        for row in ordered:
-            if row.idx % 2 or row.idx < 2:
-                continue
-            if row.emotion not in EMOTIONS:
-                unknown.add(row.emotion)
-                continue
-            if row.idx - 1 not in by_idx:
-                gaps += 1  # the speaker turn being answered is missing
-                continue
-            history = [r for r in ordered if r.idx < row.idx]
-            turns.append(Turn(conv_id, row.idx, row.emotion, history, row.utterance))
-    warnings = []
-    if dupes:
-        warnings.append(f"{dupes} repeated (conv_id, utterance_idx) row(s) ignored")
-    if gaps:
-        warnings.append(f"{gaps} listener turn(s) skipped: the speaker turn before is missing")
-    if unknown:
-        warnings.append(f"turns with unknown emotion label(s) skipped: {sorted(unknown)}")
-    return turns, warnings
 
 
 def transcript(rows: list[Row]) -> str:
@@ -292,93 +106,6 @@ def parse_answer(answer: str | None) -> tuple[str | None, str]:
     return None, text.strip()
 
 
-# ---------------------------------------------------------------- TTS
-
-TTS_DEFAULT_VOICES = {"espeak-ng": "en-us", "flite": "slt", "festival": "kal_diphone"}
-_TTS_PROGRAMS = {"espeak-ng": "espeak-ng", "flite": "flite", "festival": "text2wave"}
-_TTS_VERSION_COMMANDS = {
-    "espeak-ng": ["espeak-ng", "--version"],
-    "flite": ["flite", "--version"],
-    "festival": ["festival", "--version"],
-}
-
-
-def run_tts(command: list[str]) -> None:
-    """Run one synthesis command (the single place speech is made; tests count the calls)."""
-    subprocess.run(command, check=True, capture_output=True, timeout=120)
-
-
-@dataclass
-class TtsCache:
-    """WAVs on disk keyed by engine, engine version, voice and text; reused across runs."""
-
-    engine: str
-    voice: str
-    root: Path
-    version: str = field(init=False)
-
-    def __post_init__(self) -> None:
-        program = _TTS_PROGRAMS[self.engine]
-        if shutil.which(program) is None:
-            raise VoxevalError(
-                f"tts={self.engine} needs the `{program}` program; install it (Debian: "
-                f"apt-get install {self.engine})."
-            )
-        if not re.fullmatch(r"[A-Za-z0-9_+\-]+", self.voice):
-            raise VoxevalError(f"tts_voice={self.voice!r}: use a plain voice name, e.g. en-us.")
-        if self.engine == "flite":  # flite falls back to another voice without a word
-            listed = subprocess.run(["flite", "-lv"], capture_output=True, text=True).stdout
-            if self.voice not in listed.split():
-                raise VoxevalError(f"tts_voice={self.voice!r} is not a flite voice: {listed}")
-        out = subprocess.run(_TTS_VERSION_COMMANDS[self.engine], capture_output=True, text=True)
-        found = re.search(r"\d+\.\d+(?:\.\d+)?", out.stdout + out.stderr)
-        self.version = found.group(0) if found else "unknown"
-
-    @property
-    def identity(self) -> str:
-        """Engine, version and voice: recorded with the dataset identity."""
-        return f"{self.engine} {self.version} voice {self.voice}"
-
-    def path(self, text: str) -> Path:
-        """Where the audio of `text` is (or will be) cached."""
-        key = json.dumps([self.engine, self.version, self.voice, text])
-        return self.root / self.engine / f"{hashlib.sha256(key.encode()).hexdigest()}.wav"
-
-    def ensure(self, texts: list[str]) -> dict[str, Path]:
-        """Synthesise every text not yet cached (in parallel: each call is a subprocess)."""
-        paths = {text: self.path(text) for text in dict.fromkeys(texts)}
-        todo = [text for text, path in paths.items() if not path.is_file()]
-        if todo:
-            (self.root / self.engine).mkdir(parents=True, exist_ok=True)
-            with ThreadPoolExecutor(max(1, min(8, os.cpu_count() or 1))) as pool:
-                list(pool.map(lambda t: self._synthesise(t, paths[t]), todo))
-        return paths
-
-    def _synthesise(self, text: str, target: Path) -> None:
-        with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
-            text_file, wav = Path(tmp) / "text.txt", Path(tmp) / "out.wav"
-            if self.engine != "espeak-ng":  # flite and festival read Latin text only
-                text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-            text_file.write_text(text + "\n", encoding="utf-8")
-            try:
-                run_tts(self._command(text_file, wav))
-            except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
-                raise VoxevalError(f"tts={self.engine} failed on {text[:60]!r}: {exc}") from None
-            if not wav.is_file() or wav.stat().st_size == 0:  # e.g. festival, unknown voice
-                raise VoxevalError(
-                    f"tts={self.engine} (voice {self.voice}) made no audio for {text[:60]!r}; "
-                    "check tts_voice."
-                )
-            os.replace(wav, target)  # atomic: a crash never leaves half a cached file
-
-    def _command(self, text_file: Path, wav: Path) -> list[str]:
-        if self.engine == "espeak-ng":
-            return ["espeak-ng", "-v", self.voice, "-w", str(wav), "-f", str(text_file)]
-        if self.engine == "flite":
-            return ["flite", "-voice", self.voice, "-f", str(text_file), "-o", str(wav)]
-        return ["text2wave", "-eval", f"(voice_{self.voice})", "-o", str(wav), str(text_file)]
-
-
 # ---------------------------------------------------------------- tasks
 
 _FORMAT = (
@@ -417,7 +144,7 @@ class EDOptions(BaseModel):
 class SpokenOptions(EDOptions):
     """Plus where the audio comes from: supplied WAVs or TTS on request."""
 
-    tts: Literal["espeak-ng", "flite", "festival"] | None = None
+    tts: Engine | None = None
     tts_voice: str | None = None
     tts_cache: Path | None = None  # default: $VOXEVAL_CACHE_DIR/tts or ~/.cache/voxeval/tts
     audio_dir: Path | None = None  # default: audio/ beside the CSV files, or in --data-dir
@@ -476,18 +203,7 @@ class EmpatheticDialogues(Task):
     def _load_local(self) -> Loaded:
         split = self.options.split
         assert self.data_dir is not None
-        candidates = [
-            self.data_dir / "empatheticdialogues" / f"{split}.csv",
-            self.data_dir / f"{split}.csv",
-        ]
-        path = next((p for p in candidates if p.is_file()), None)
-        if path is None:
-            raise DataNotFoundError(
-                f"No {split}.csv for {self.name}: looked for {' and '.join(map(str, candidates))}. "
-                f"Download the official empatheticdialogues.tar.gz from {TARBALL} (the "
-                "facebookresearch/EmpatheticDialogues repo), extract it into --data-dir so "
-                f"that DIR/empatheticdialogues/{split}.csv exists."
-            )
+        path = find_split(self.data_dir, split, self.name)
         rows, warnings = read_csv_split(path)
         turns, more = listener_turns(rows)
         info = DatasetInfo(
@@ -519,6 +235,10 @@ class EmpatheticDialogues(Task):
     def dataset(self) -> DatasetInfo:
         """Identity of the split read (file hash, or hub id + commit)."""
         return self.load().info
+
+    def count(self) -> int:
+        """The number of listener turns, from the parsed split alone (no audio is made)."""
+        return len(self.load().turns)
 
     def samples(self) -> Iterator[Sample]:
         """One sample per listener turn, in file order."""
@@ -576,6 +296,7 @@ class Audio:
     method: str
     source: str
     warnings: list[str] = field(default_factory=list)
+    tts: TtsCache | None = None  # set when the paths are synthesised on demand
 
 
 class EmpatheticDialoguesSpoken(EmpatheticDialogues):
@@ -595,18 +316,15 @@ class EmpatheticDialoguesSpoken(EmpatheticDialogues):
         return self._audio
 
     def _tts_audio(self) -> Audio:
-        from voxeval.judge import cache_dir
-
         opts = self.options
-        voice = opts.tts_voice or TTS_DEFAULT_VOICES[opts.tts]
-        cache = TtsCache(opts.tts, voice, Path(opts.tts_cache or cache_dir() / "tts"))
-        turns = self.load().turns
-        paths = cache.ensure([t.history[-1].utterance for t in turns])
+        cache = open_cache(opts.tts, opts.tts_voice, opts.tts_cache)
+        turns = self.load().turns  # paths only: samples() synthesises as they are drawn
         return Audio(
-            {_sid(t): paths[t.history[-1].utterance] for t in turns},
+            {_sid(t): cache.path(t.history[-1].utterance) for t in turns},
             hashlib.sha256(cache.identity.encode()).hexdigest(),
             f"TTS {cache.identity}",
             f"TTS {cache.identity}, cached in {cache.root}",
+            tts=cache,
         )
 
     def _supplied_audio(self) -> Audio:
@@ -653,12 +371,16 @@ class EmpatheticDialoguesSpoken(EmpatheticDialogues):
 
     def samples(self) -> Iterator[Sample]:
         """Earlier turns as text, the last speaker turn as audio with its transcript."""
-        paths = self.audio().paths
-        for turn in self.load().turns:
+        audio, turns = self.audio(), self.load().turns
+        ready = 0
+        for i, turn in enumerate(turns):
+            if audio.tts and i == ready:  # TTS in doubling batches: --limit N makes < 2N
+                ready = min(len(turns), 2 * i + 1)
+                audio.tts.ensure([t.history[-1].utterance for t in turns[i:ready]])
             earlier = turn.history[:-1]
             yield Sample(
                 id=_sid(turn),
-                audio=paths[_sid(turn)],
+                audio=audio.paths[_sid(turn)],
                 text=transcript(earlier) if earlier else None,
                 transcript=turn.history[-1].utterance,
                 references=(turn.reference,),

@@ -10,11 +10,13 @@ import pytest
 from tests import empathetic_fixture as fx
 from tests.fake_openai import FakeOpenAI, user_text
 from tests.helpers import sine, write_wav
+from voxeval import tts
 from voxeval.errors import DataNotFoundError, VoxevalError
 from voxeval.judge import JudgeConfig
 from voxeval.plugins import get_plugin_manager
 from voxeval.runner import RunConfig, run_evaluation
 from voxeval.tasks import empathetic as ed
+from voxeval.tasks import empathetic_data as edata
 from voxeval.types import Response
 
 TEXT, SPOKEN = "empathetic-dialogues", "empathetic-dialogues-spoken"
@@ -99,14 +101,14 @@ def test_flat_layout_and_validation_alias(tmp_path):
 
 def test_repair_rules():
     ok = ["c", "2", "sad", "a", "b", "7", "hi", "there", "5|5|5_2|2|5", ""]
-    assert ed.repair(ok) == ["c", "2", "sad", "a,b", "7", "hi,there", "5|5|5_2|2|5", ""]
-    assert ed.repair(["c", "2", "sad", "a", "7", "hi", "5|5"]) == [
+    assert edata.repair(ok) == ["c", "2", "sad", "a,b", "7", "hi,there", "5|5|5_2|2|5", ""]
+    assert edata.repair(["c", "2", "sad", "a", "7", "hi", "5|5"]) == [
         *["c", "2", "sad", "a", "7", "hi", "5|5"],
         "",
     ]
     ambiguous = ["c", "2", "sad", "a", "7", "I was", "5", "then", "5|5|5_2|2|5", ""]
-    assert ed.repair(ambiguous) is None
-    assert ed.repair(["c", "2", "sad"]) is None
+    assert edata.repair(ambiguous) is None
+    assert edata.repair(["c", "2", "sad"]) is None
 
 
 @pytest.mark.parametrize(
@@ -179,8 +181,8 @@ def test_mock_answers_in_the_format(tmp_path, data, mock_model):
 
 def test_spoken_tts_on_request_is_cached(tmp_path, data, mock_model, monkeypatch):
     calls = []
-    real = ed.run_tts
-    monkeypatch.setattr(ed, "run_tts", lambda cmd: (calls.append(cmd), real(cmd))[1])
+    real = tts.run_tts
+    monkeypatch.setattr(tts, "run_tts", lambda cmd: (calls.append(cmd), real(cmd))[1])
     cache = tmp_path / "tts"
     first, run_dir = run(tmp_path, "mock", SPOKEN, data, out="a", tts="espeak-ng", tts_cache=cache)
     assert first.n_errors == 0 and len(calls) == len(EXPECTED)
@@ -201,6 +203,27 @@ def test_spoken_tts_on_request_is_cached(tmp_path, data, mock_model, monkeypatch
     dataset = json.loads((run_dir / "run.json").read_text())["tasks"][SPOKEN]["dataset"]
     assert re.search(r"TTS espeak-ng \d+\.\d+", dataset["hash_method"])
     assert str(cache) in dataset["source"]
+
+
+def test_spoken_limit_synthesises_only_what_it_runs(tmp_path, data, mock_model, monkeypatch):
+    calls = []
+    real = tts.run_tts
+    monkeypatch.setattr(tts, "run_tts", lambda cmd: (calls.append(cmd), real(cmd))[1])
+    config = RunConfig(
+        model="mock",
+        tasks=[SPOKEN],
+        data_dir=data,
+        task_args={"tts": "espeak-ng", "tts_cache": tmp_path / "tts"},
+        output_dir=tmp_path / "runs",
+        limit=1,
+    )
+    result, run_dir = run_evaluation(config)
+    assert result.tasks[SPOKEN].n_errors == 0 and len(mock_model.history) == 1
+    assert len(calls) == 1  # only the one turn that runs is synthesised
+    assert ed.EmpatheticDialoguesSpoken(data, {"tts": "espeak-ng"}).count() == len(EXPECTED)
+    dataset = json.loads((run_dir / "run.json").read_text())["tasks"][SPOKEN]["dataset"]
+    assert dataset["n"] == 1 and dataset["n_available"] == len(EXPECTED)
+    assert len(calls) == 1 and len(list((tmp_path / "tts").rglob("*.wav"))) == 1
 
 
 def supply_audio(folder, skip=()):
