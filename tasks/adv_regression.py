@@ -12,7 +12,8 @@ MSP-Podcast's "Test1" (the set Dawn and Wav2Small report on) and "dev"/"validati
 "Development". Options.scale declares the label scale: "1-7" maps x to (x − 1)/6 in 0–1
 (MSP-Podcast's 7-point ratings), "0-1" keeps values, "auto" (default) means 1-7 with MSP
 column names and 0-1 otherwise; a value outside the declared scale is an error naming the row.
-The scale rule is recorded in run.json (dataset.hash_method) and in each sample's metadata.
+The scale rule is recorded in run.json (dataset.preprocessing: scale, transform and source
+columns) and in each sample's metadata.
 
 Metrics: Lin's CCC per dimension (ccc_arousal, ccc_dominance, ccc_valence; population
 statistics) and ccc_mean, exactly the arithmetic mean of those three CCCs (metric registered
@@ -156,19 +157,19 @@ class AdvRegression(Task):
     options: AdvOptions
 
     def dataset(self) -> DatasetInfo:
-        """Content hash of the labels file and the split's audio names and sizes, plus the scale."""
+        """Hash of the labels file and the split's audio names and sizes; scale in preprocessing."""
         t, chosen = self._table, self._split_rows
         audio = {r.file: self._audio_dir / r.file for r in chosen}
         existing = {k: p for k, p in audio.items() if p.is_file()}
         digest = hash_files({t.path.name: t.path}, contents=True) + hash_files(existing, False)
-        rule = "(x-1)/6 from 1-7" if t.scale == "1-7" else "unchanged (0-1)"
         return DatasetInfo(
             id=self.options.dataset_id or ("msp-podcast" if t.msp else "local/adv-regression"),
             split=chosen[0].split,
             content_hash=hashlib.sha256(digest.encode()).hexdigest(),
-            hash_method=f"sha256(labels file + audio names and sizes); labels {rule}",
+            hash_method="sha256(labels file + audio names and sizes)",
             source=str(self._root),
             warnings=tuple(self._warnings),
+            preprocessing=_preprocessing(t, self.options.scale),
         )
 
     def samples(self) -> Iterator[Sample]:
@@ -272,6 +273,20 @@ class AdvRegression(Task):
                 raise VoxevalError(f"{t.path}: clip {row.id!r} appears twice in split {chosen}.")
             seen.add(row.id)
         return rows
+
+
+def _preprocessing(table: Table, declared: str) -> dict[str, Any]:
+    """The label transform for run.json: scale, formula onto 0–1 and the columns it applies to."""
+    low, high = SCALES[table.scale]
+    span = high - low
+    transform = "none" if (low, span) == (0.0, 1.0) else f"(x-{low:g})/{span:g}"
+    return {
+        "label_scale": table.scale,
+        "scale_option": declared,  # "auto": 1-7 with MSP-Podcast column names, else 0-1
+        "transform": transform,
+        "target_scale": "0-1",
+        "columns": {d: table.names[d] for d in DIMS},
+    }
 
 
 def _resolve_columns(path: Path, header: list[str]) -> tuple[dict[str, str], bool]:

@@ -74,7 +74,8 @@ def test_msp_layout_scales_labels_and_picks_test1(tmp_path, clips):
         assert Path(sample.audio).parent == data / "Audios" and Path(sample.audio).is_file()
     info = task.dataset()
     assert info.id == "msp-podcast" and info.split == "Test1"
-    assert "(x-1)/6 from 1-7" in info.hash_method
+    assert info.preprocessing["label_scale"] == "1-7"
+    assert info.preprocessing["transform"] == "(x-1)/6"
     train = scaled(fx.ADV_ROWS, "Train").values()
     means = {d: np.mean([t[d] for t in train]) for d in DIMS}
     context = task.adapter_context()
@@ -97,7 +98,7 @@ def test_simple_layout_keeps_zero_to_one(tmp_path, clips):
     for sample in samples:
         assert sample.labels == pytest.approx(expected[sample.id], abs=1e-6)
     assert task.dataset().id == "local/adv-regression"
-    assert "unchanged (0-1)" in task.dataset().hash_method
+    assert task.dataset().preprocessing["transform"] == "none"
     assert samples[0].metadata == {"gender": "Female", "split": "test1", "scale": "0-1"}
 
 
@@ -118,7 +119,15 @@ def test_mean_baseline_gets_training_means_and_ccc_zero(tmp_path, clips):
         assert expected == 0.0
         assert task.metrics[f"ccc_{dim}"].value == pytest.approx(expected, abs=1e-12)
     assert task.metrics["ccc_mean"].value == pytest.approx(0.0, abs=1e-12)
-    assert result.tasks["adv-regression"].dataset.hash_method.endswith("(x-1)/6 from 1-7")
+    assert result.tasks["adv-regression"].dataset.preprocessing["transform"] == "(x-1)/6"
+    dataset = json.loads((run_dir / "run.json").read_text())["tasks"]["adv-regression"]["dataset"]
+    assert dataset["preprocessing"] == {
+        "label_scale": "1-7",
+        "scale_option": "auto",
+        "transform": "(x-1)/6",
+        "target_scale": "0-1",
+        "columns": {"arousal": "EmoAct", "dominance": "EmoDom", "valence": "EmoVal"},
+    }
 
 
 def predictions(sample_id: str) -> dict[str, float]:

@@ -14,10 +14,9 @@ from voxeval.errors import DataNotFoundError, VoxevalError
 from voxeval.plugins import get_plugin_manager
 from voxeval.runner import RunConfig, run_evaluation
 from voxeval.tasks import berst
-from voxeval.tasks.berst import (
+from voxeval.tasks.berst import BerstAsr, BerstSer
+from voxeval.tasks.berst_mapping import (
     AFFECTS,
-    BerstAsr,
-    BerstSer,
     label_from_classifier,
     label_from_text,
     placement_classes,
