@@ -46,6 +46,10 @@ def add_builtin_commands(sub: Any) -> None:
     add_score_command(sub)
     add_gate_commands(sub)
 
+    from voxeval.publish import add_leaderboard_commands
+
+    add_leaderboard_commands(sub)
+
     plugins = sub.add_parser("plugins", help="list loaded plugins and their hooks")
     plugins.set_defaults(handler=cmd_plugins)
 

@@ -57,7 +57,7 @@ def compare_runs(
             continue
         try:
             out.append(_compare_task(name, task_a, task_b, dir_a, dir_b, min_shared, seed))
-        except IncomparableError as exc:
+        except VoxevalError as exc:  # incomparable, or a task whose plugin is not installed
             out.append(TaskComparison(name, problem=str(exc)))
     return run_a, run_b, out
 

@@ -1,0 +1,61 @@
+"""The voxeval leaderboard app: `voxeval leaderboard` runs it with streamlit.
+
+    python -m streamlit run app.py -- --results-dir results/
+
+The page shown is the URL path (/task, /model …) or `?page=task` on the root URL; filters
+and selections are query parameters too, so any view can be shared as a link. The page
+scripts live in board_pages/, not pages/: Streamlit treats a pages/ folder beside the main
+script as a legacy multipage app and then runs a page opened by URL without this script.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from voxeval.leaderboard import views
+
+HERE = Path(__file__).parent
+PAGES = {
+    "overview": ("Overview", ":material/leaderboard:"),
+    "task": ("Per task", ":material/bar_chart:"),
+    "model": ("Per model", ":material/badge:"),
+    "compare": ("Compare two models", ":material/compare_arrows:"),
+    "samples": ("Sample browser", ":material/headphones:"),
+}
+
+
+def favicon() -> object:
+    """A 32×32 bar-chart glyph, drawn here so that no favicon is fetched from outside."""
+    from PIL import Image, ImageDraw  # Pillow comes with streamlit
+
+    icon = Image.new("RGBA", (32, 32), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(icon)
+    for left, height in ((4, 12), (13, 24), (22, 18)):
+        draw.rectangle((left, 30 - height, left + 5, 30), fill=(255, 75, 75, 255))
+    return icon
+
+
+def main() -> None:
+    """Page config, sidebar filters, then the page the URL asks for."""
+    # A local favicon: material-icon favicons are fetched from fonts.gstatic.com.
+    st.set_page_config(page_title="voxeval leaderboard", page_icon=favicon(), layout="wide")
+    wanted = st.query_params.get("page", "overview")
+    default = wanted if wanted in PAGES else "overview"
+    pages = [
+        st.Page(
+            str(HERE / "board_pages" / f"{key}.py"),
+            title=title,
+            icon=icon,
+            url_path=key,
+            default=key == default,
+        )
+        for key, (title, icon) in PAGES.items()
+    ]
+    page = st.navigation(pages)
+    views.sidebar(views.results_dir())
+    page.run()
+
+
+main()

@@ -1,0 +1,195 @@
+"""`voxeval publish` validates, scans for secrets, separates demo runs, stores cards, and is
+idempotent; `voxeval leaderboard` builds a telemetry-free streamlit command."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.leaderboard_fixtures import T0, run_record, task_result, write_asr_samples, write_run
+from voxeval import publish
+from voxeval.errors import VoxevalError
+from voxeval.publish import PublishError, publish_run
+from voxeval.runner import RunConfig, run_evaluation
+from voxeval.types import Response
+
+
+@pytest.fixture
+def demo_run(tmp_path, mock_model) -> Path:
+    mock_model.default = staticmethod(lambda item: Response(text="hello there"))
+    _, run_dir = run_evaluation(
+        RunConfig(model="mock", tasks=["demo-asr"], limit=3, output_dir=tmp_path / "runs")
+    )
+    return run_dir
+
+
+@pytest.fixture
+def bench_run(tmp_path) -> Path:
+    model = {"name": "openai", "adapter": "OpenAIAdapter", "args": {"model": "gpt-x"}}
+    run_dir = write_run(
+        tmp_path / "out", run_record(model, {"asr-clean": task_result("asr-clean", 0.1)}, T0)
+    )
+    write_asr_samples(run_dir, "asr-clean", drop_every=4)
+    return run_dir
+
+
+def cli(*argv: str) -> int:
+    """Run the publish/leaderboard sub-commands as the CLI would."""
+    parser = argparse.ArgumentParser()
+    publish.add_leaderboard_commands(parser.add_subparsers())
+    args = parser.parse_args(argv)
+    return args.handler(args)
+
+
+def test_demo_run_goes_to_results_demo_with_its_files(demo_run, tmp_path):
+    outcome = publish_run(demo_run, tmp_path / "results")
+    assert outcome.action == "published"
+    assert outcome.dest == tmp_path / "results" / "demo" / "mock" / demo_run.name
+    assert {p.name for p in outcome.dest.iterdir()} == {"run.json", "samples-demo-asr.jsonl"}
+    assert (outcome.dest / "run.json").read_bytes() == (demo_run / "run.json").read_bytes()
+
+
+def test_benchmark_run_goes_to_results_runs(bench_run, tmp_path):
+    outcome = publish_run(bench_run, tmp_path / "results")
+    assert outcome.dest == tmp_path / "results" / "runs" / "openai_gpt-x" / bench_run.name
+
+
+def test_publishing_twice_is_a_no_op(demo_run, tmp_path, capsys):
+    results = tmp_path / "results"
+    assert cli("publish", str(demo_run), "--results-dir", str(results)) == 0
+    assert cli("publish", str(demo_run), "--results-dir", str(results)) == 0
+    out = capsys.readouterr().out
+    assert "published" in out and "nothing to do" in out
+    assert len(list(results.rglob("run.json"))) == 1
+
+
+def test_changed_copy_needs_replace(bench_run, tmp_path):
+    results = tmp_path / "results"
+    publish_run(bench_run, results)
+    (bench_run / "samples-asr-clean.jsonl").write_text("")
+    with pytest.raises(PublishError, match="--replace"):
+        publish_run(bench_run, results)
+    assert publish_run(bench_run, results, replace=True).action == "replaced"
+
+
+@pytest.mark.parametrize("status", ["started", "error", "cancelled"])
+def test_unfinished_or_failed_runs_are_refused(bench_run, tmp_path, status):
+    run = json.loads((bench_run / "run.json").read_text())
+    run["status"] = status
+    (bench_run / "run.json").write_text(json.dumps(run))
+    with pytest.raises(PublishError, match=f"status '{status}'"):
+        publish_run(bench_run, tmp_path / "results")
+    assert not (tmp_path / "results").exists()
+
+
+def test_invalid_schema_is_refused(bench_run, tmp_path):
+    run = json.loads((bench_run / "run.json").read_text())
+    run["unexpected"] = 1
+    (bench_run / "run.json").write_text(json.dumps(run))
+    with pytest.raises(VoxevalError, match="does not match the run schema"):
+        publish_run(bench_run, tmp_path / "results")
+
+
+def test_missing_samples_file_is_refused(bench_run, tmp_path):
+    (bench_run / "samples-asr-clean.jsonl").unlink()
+    with pytest.raises(PublishError, match=r"samples-asr-clean\.jsonl"):
+        publish_run(bench_run, tmp_path / "results")
+
+
+@pytest.mark.parametrize(
+    "secret",
+    [
+        "sk-proj-abcdefghijklmnopqrstuvwx",
+        "hf_abcdefghijklmnopqrstuvwxyz12",
+        "Bearer abcdefghijklmnop.qrstu",
+    ],
+)
+def test_secret_in_a_copied_file_is_refused_and_the_file_named(bench_run, tmp_path, secret):
+    samples = bench_run / "samples-asr-clean.jsonl"
+    lines = samples.read_text().splitlines()
+    lines[2] = lines[2].replace("borrowed", f"borrowed {secret}")
+    samples.write_text("\n".join(lines) + "\n")
+    with pytest.raises(PublishError) as info:
+        publish_run(bench_run, tmp_path / "results")
+    assert "samples-asr-clean.jsonl line 3" in str(info.value)
+    assert secret not in str(info.value)
+    assert not (tmp_path / "results").exists()
+
+
+def test_value_of_a_secret_env_var_is_refused(bench_run, tmp_path, monkeypatch):
+    monkeypatch.setenv("MY_SERVICE_TOKEN", "s3cr3t-value-42")
+    (bench_run / "judge-asr-clean.jsonl").write_text('{"replies": ["s3cr3t-value-42"]}\n')
+    with pytest.raises(PublishError, match=r"judge-asr-clean\.jsonl line 1.*MY_SERVICE_TOKEN"):
+        publish_run(bench_run, tmp_path / "results")
+
+
+def test_judge_file_and_card_are_copied(bench_run, tmp_path):
+    (bench_run / "judge-asr-clean.jsonl").write_text('{"sample_id": "s000", "score": 5}\n')
+    card = tmp_path / "card.json"
+    card.write_text(
+        json.dumps(
+            {
+                "display_name": "GPT X",
+                "license": "proprietary",
+                "open_weights": False,
+                "architecture": "end-to-end",
+                "parameters": "7B",
+                "url": "https://example.org",
+            }
+        )
+    )
+    outcome = publish_run(bench_run, tmp_path / "results", card)
+    stored = json.loads((outcome.dest / "card.json").read_text())
+    assert stored["licence"] == "proprietary" and stored["display_name"] == "GPT X"
+    assert (outcome.dest / "judge-asr-clean.jsonl").is_file()
+    assert publish_run(bench_run, tmp_path / "results", card).action == "unchanged"
+    assert publish_run(bench_run, tmp_path / "results").action == "unchanged"  # card kept
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"architecture": "hybrid"},
+        {"colour": "red"},
+        {"parameters": "lots"},
+        {"url": "javascript:alert(1)"},
+    ],
+)
+def test_invalid_card_is_refused(bench_run, tmp_path, bad):
+    card = tmp_path / "card.json"
+    card.write_text(json.dumps(bad))
+    with pytest.raises(PublishError, match="Model card"):
+        publish_run(bench_run, tmp_path / "results", card)
+
+
+def test_leaderboard_command_is_local_and_telemetry_free(tmp_path):
+    command = publish.streamlit_command(tmp_path, 8765, "127.0.0.1")
+    assert command[:4] == [sys.executable, "-m", "streamlit", "run"]
+    assert Path(command[4]).name == "app.py" and Path(command[4]).is_file()
+    joined = " ".join(command)
+    assert "--browser.gatherUsageStats false" in joined and "--server.headless true" in joined
+    assert "--server.address 127.0.0.1" in joined and "--server.port 8765" in joined
+    assert command[-2:] == ["--results-dir", str(tmp_path.resolve())]
+
+
+def test_leaderboard_needs_a_results_folder(tmp_path):
+    with pytest.raises(VoxevalError, match="No results folder"):
+        cli("leaderboard", "--results-dir", str(tmp_path / "missing"))
+
+
+def test_cli_help_does_not_import_streamlit_or_pandas():
+    code = (
+        "import argparse, sys\n"
+        "from voxeval.cli import build_parser\n"
+        "from voxeval.publish import add_leaderboard_commands\n"
+        "parser = build_parser()\n"
+        "add_leaderboard_commands(argparse.ArgumentParser().add_subparsers())\n"
+        "heavy = {'streamlit', 'pandas', 'altair', 'pyarrow'} & set(sys.modules)\n"
+        "assert not heavy, heavy\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
