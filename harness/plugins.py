@@ -35,6 +35,7 @@ BUILTIN_MODULES = (
     "voxeval.adapters.openai_compat",
     "voxeval.adapters.baselines",
     "voxeval.adapters.cascade",
+    "voxeval.adapters.transformers_adapters",
 )
 
 T = TypeVar("T")

@@ -226,6 +226,8 @@ def _infer_and_score(
             run_task_inference(adapter, pending, context, checkpoint, p.task.prompt, tick)
         finally:
             checkpoint.close()
+        if loaded:  # adapters learn things while predicting (e.g. how labels were mapped)
+            run.model.info = adapter.model_info()
         previous = run.tasks.get(p.task.name)
         ids = [s.id for s in p.samples]
         result = score_records(p.task, p.dataset, checkpoint, ids, judge)
