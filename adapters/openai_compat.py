@@ -97,16 +97,26 @@ class OpenAICompatAdapter(Adapter):
     async def _predict_all(self, batch: list[ModelInput]) -> list[Response]:
         import aiohttp
 
-        limit = asyncio.Semaphore(self.args.concurrency)
         connector = aiohttp.TCPConnector(limit=self.args.concurrency)
         timeout = aiohttp.ClientTimeout(total=self.args.timeout_s)
         headers = {"Authorization": f"Bearer {self._key}"} if self._key else {}
+        results: list[Response | None] = [None] * len(batch)
+        todo = iter(range(len(batch)))
+
+        # A fixed pool of workers pulling the next input keeps exactly `concurrency`
+        # requests in flight without a thousand tasks queueing on a semaphore.
+        async def worker(session: Any) -> None:
+            for i in todo:
+                results[i] = await self._one(session, batch[i])
+
         async with aiohttp.ClientSession(
             connector=connector, timeout=timeout, headers=headers
         ) as session:
-            return await asyncio.gather(*(self._one(session, limit, item) for item in batch))
+            workers = min(self.args.concurrency, len(batch))
+            await asyncio.gather(*(worker(session) for _ in range(workers)))
+        return [r if r is not None else Response(error="not sent") for r in results]
 
-    async def _one(self, session: Any, limit: asyncio.Semaphore, item: ModelInput) -> Response:
+    async def _one(self, session: Any, item: ModelInput) -> Response:
         url = self.args.base_url.rstrip("/")
         if self.args.endpoint == "transcriptions":
             request = {"url": f"{url}/audio/transcriptions", "data": self._transcription_form}
@@ -115,8 +125,7 @@ class OpenAICompatAdapter(Adapter):
         policy = RetryPolicy(
             self.args.max_retries, self.args.backoff_base_s, self.args.backoff_max_s
         )
-        async with limit:
-            outcome = await post_with_retries(session, request, item, policy)
+        outcome = await post_with_retries(session, request, item, policy)
         if outcome.error:
             return Response(error=outcome.error, latency_s=outcome.latency_s)
         return self._parse(outcome.body, outcome.latency_s)
