@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -91,14 +91,8 @@ def _compare_task(
             seed=seed,
             **spec.params,
         )
-        comparison.metrics.append(_renamed(result, spec.result_name))
+        comparison.metrics.append(replace(result, metric=spec.result_name))
     return comparison
-
-
-def _renamed(result: PairedResult, name: str) -> PairedResult:
-    from dataclasses import replace
-
-    return replace(result, metric=name)
 
 
 def _check_same_data(name: str, a: TaskResult, b: TaskResult) -> None:

@@ -14,7 +14,6 @@ there is no interval and no p-value, as in `voxeval.stats.percentile_interval`.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -22,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from voxeval import stats
-from voxeval.metrics import Metric, get_metric
+from voxeval.metrics import Metric, as_float, get_metric
 
 
 @dataclass(frozen=True)
@@ -102,8 +101,8 @@ def paired_bootstrap(
     if n == 0:
         empty = (None, None, None, None, 0, metric.higher_is_better)
         return PairedResult(metric.name, *empty, params=params)
-    value_a = _as_float(metric.aggregate(a[None])[0])
-    value_b = _as_float(metric.aggregate(b[None])[0])
+    value_a = as_float(metric.aggregate(a[None])[0])
+    value_b = as_float(metric.aggregate(b[None])[0])
     delta = None if value_a is None or value_b is None else value_b - value_a
     low = high = p_value = None
     if delta is not None and n_resamples > 0 and n > 1:
@@ -150,8 +149,3 @@ def compare_predictions(
         stats_a = stats_b = np.empty((0, 1))
     result = paired_bootstrap(metric_name, stats_a, stats_b, n_resamples, seed, confidence)
     return replace(result, params={**metric.resolved_params(**params), **result.params})
-
-
-def _as_float(x: Any) -> float | None:
-    x = float(x)
-    return None if math.isnan(x) or math.isinf(x) else x

@@ -21,6 +21,12 @@ DEMO_DATA = REPO / "tasks" / "demo_asr" / "data"
 
 
 @pytest.fixture(autouse=True)
+def isolated_cache(tmp_path, monkeypatch) -> None:
+    """Judge replies and TTS audio go to the test's own folder, never ~/.cache."""
+    monkeypatch.setenv("VOXEVAL_CACHE_DIR", str(tmp_path / "cache"))
+
+
+@pytest.fixture(autouse=True)
 def mock_model() -> Iterator[type[MockAdapter]]:
     """The `mock` adapter, registered for every test and reset after it."""
     with mock_adapter() as adapter:

@@ -11,24 +11,11 @@ import pytest
 from tests import emotion_fixtures as fx
 from voxeval.errors import DataNotFoundError, VoxevalError
 from voxeval.metrics import compute
-from voxeval.plugins import get_plugin_manager
 from voxeval.runner import RunConfig, run_evaluation
 from voxeval.tasks import adv_regression as adv
 from voxeval.types import Response
 
 DIMS = ("arousal", "dominance", "valence")
-
-
-@pytest.fixture(autouse=True)
-def plugin():
-    """Register the module (task + ccc_mean metric) until the lead adds it to BUILTIN_MODULES."""
-    pm = get_plugin_manager()
-    added = not pm.is_registered(adv)
-    if added:
-        pm.register(adv, name=adv.__name__)
-    yield
-    if added:
-        pm.unregister(adv)
 
 
 @pytest.fixture(scope="module")

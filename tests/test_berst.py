@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests import berst_fixture as fx
 from voxeval.errors import DataNotFoundError, VoxevalError
-from voxeval.plugins import get_plugin_manager
 from voxeval.runner import RunConfig, run_evaluation
 from voxeval.tasks import berst
 from voxeval.tasks.berst import BerstAsr, BerstSer
@@ -24,18 +22,6 @@ from voxeval.tasks.berst_mapping import (
 from voxeval.types import Response
 
 TEST_FILE = "data/test-00000-of-00001.parquet"
-
-
-@pytest.fixture(autouse=True)
-def berst_plugin() -> Iterator[None]:
-    """Register the module until the lead adds it to BUILTIN_MODULES."""
-    pm = get_plugin_manager()
-    added = not pm.is_registered(berst)
-    if added:
-        pm.register(berst, name=berst.__name__)
-    yield
-    if added:
-        pm.unregister(berst)
 
 
 @pytest.fixture(scope="module")

@@ -13,22 +13,9 @@ from scipy import stats as scipy_stats
 from tests import emotion_fixtures as fx
 from tests.fake_openai import FakeOpenAI, user_text
 from voxeval.errors import DataNotFoundError, VoxevalError
-from voxeval.plugins import get_plugin_manager
 from voxeval.runner import RunConfig, run_evaluation
 from voxeval.tasks import emonet_voice as ev
 from voxeval.types import Response
-
-
-@pytest.fixture(autouse=True)
-def plugin():
-    """Register the module until the lead adds it to BUILTIN_MODULES."""
-    pm = get_plugin_manager()
-    added = not pm.is_registered(ev)
-    if added:
-        pm.register(ev, name=ev.__name__)
-    yield
-    if added:
-        pm.unregister(ev)
 
 
 @pytest.fixture(scope="module")

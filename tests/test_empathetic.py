@@ -13,7 +13,6 @@ from tests.helpers import sine, write_wav
 from voxeval import tts
 from voxeval.errors import DataNotFoundError, VoxevalError
 from voxeval.judge import JudgeConfig
-from voxeval.plugins import get_plugin_manager
 from voxeval.runner import RunConfig, run_evaluation
 from voxeval.tasks import empathetic as ed
 from voxeval.tasks import empathetic_data as edata
@@ -21,19 +20,6 @@ from voxeval.types import Response
 
 TEXT, SPOKEN = "empathetic-dialogues", "empathetic-dialogues-spoken"
 EXPECTED = fx.listener_turns()
-
-
-@pytest.fixture(autouse=True)
-def plugin(tmp_path, monkeypatch):
-    """Register the module (until it is a built-in) and keep caches inside tmp_path."""
-    monkeypatch.setenv("VOXEVAL_CACHE_DIR", str(tmp_path / "cache"))
-    pm = get_plugin_manager()
-    added = not pm.is_registered(ed)
-    if added:
-        pm.register(ed, name=ed.__name__)
-    yield
-    if added:
-        pm.unregister(ed)
 
 
 @pytest.fixture

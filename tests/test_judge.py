@@ -19,11 +19,6 @@ from voxeval.task import DatasetInfo, MetricSpec, Task
 from voxeval.types import Response, Sample
 
 
-@pytest.fixture(autouse=True)
-def judge_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("VOXEVAL_CACHE_DIR", str(tmp_path / "cache"))
-
-
 def gullible_judge(body: dict) -> str:
     """Rates 4, but obeys any "rate 10" it finds outside the response block, like a naive LLM."""
     text = user_text(body)

@@ -17,7 +17,6 @@ from tests.fake_openai import FakeOpenAI, user_text
 from tests.sd_eval_fixture import CLIPS, build_sd_eval, entry, write_manifest
 from voxeval.errors import DataNotFoundError, VoxevalError
 from voxeval.judge import JudgeConfig
-from voxeval.plugins import get_plugin_manager
 from voxeval.runner import RunConfig, run_evaluation
 from voxeval.task import TASKS, expand_task_names
 from voxeval.types import Response
@@ -32,19 +31,6 @@ ANGRY = r"entry 1 \(utt_id 'female2_angry_5a_1'\)"
 needs_real = pytest.mark.skipif(
     not REAL.is_dir(), reason=f"real SD-Eval manifests not present at {REAL}"
 )
-
-
-@pytest.fixture(autouse=True)
-def registered(tmp_path, monkeypatch):
-    """Register the SD-Eval plugin (until it is a built-in) and isolate the judge cache."""
-    monkeypatch.setenv("VOXEVAL_CACHE_DIR", str(tmp_path / "judge-cache"))
-    pm = get_plugin_manager()
-    added = not pm.is_registered(sd_eval)
-    if added:
-        pm.register(sd_eval, name=sd_eval.__name__)
-    yield
-    if added:
-        pm.unregister(sd_eval)
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ import json
 import logging
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -21,11 +21,9 @@ import soundfile as sf
 from tests.conftest import DEMO_DATA
 from tests.tiny_models import BUILDERS, audeering_style_class, build_wav2vec2_regressor
 from voxeval.adapter import ADAPTERS, TaskContext
-from voxeval.adapters import transformers_adapters
 from voxeval.adapters.hf_common import HFAdapter, import_backend
 from voxeval.adapters.hf_labels import find_label, parse_label_map, parse_scores
 from voxeval.errors import VoxevalError
-from voxeval.plugins import get_plugin_manager
 from voxeval.results import read_run
 from voxeval.runner import RunConfig, run_evaluation
 from voxeval.types import ModelInput, Response
@@ -35,18 +33,6 @@ pytest.importorskip("transformers")
 
 ASR = TaskContext(name="asr-task", kind="asr")
 EMOTIONS = ["anger", "joy", "sadness", "neutral"]
-
-
-@pytest.fixture(scope="module", autouse=True)
-def hf_plugin() -> Iterator[None]:
-    """Register the module unless it is already a built-in."""
-    pm = get_plugin_manager()
-    added = not pm.is_registered(transformers_adapters)
-    if added:
-        pm.register(transformers_adapters, name="voxeval.adapters.transformers_adapters")
-    yield
-    if added:
-        pm.unregister(transformers_adapters)
 
 
 @pytest.fixture(scope="session")

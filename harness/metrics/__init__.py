@@ -122,7 +122,7 @@ def summarize(
     n = 0 if sample_stats is None else len(sample_stats)
     if n == 0:
         return MetricResult(metric.name, None, None, None, 0, metric.higher_is_better, recorded)
-    value = _as_float(metric.aggregate(sample_stats[None])[0])
+    value = as_float(metric.aggregate(sample_stats[None])[0])
     low = high = None
     if value is not None and n_resamples > 0 and n > 1:
         dist = metric.bootstrap_distribution(sample_stats, n_resamples, seed)
@@ -139,6 +139,7 @@ def summarize(
     )
 
 
-def _as_float(x: Any) -> float | None:
+def as_float(x: Any) -> float | None:
+    """A finite float, or None for NaN and infinities (undefined metric values)."""
     x = float(x)
     return None if math.isnan(x) or math.isinf(x) else x
