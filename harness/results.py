@@ -128,13 +128,18 @@ class RunResult(_Model):
 
 
 def redact(args: dict[str, Any]) -> dict[str, Any]:
-    """Replace values of secret-looking keys or values with a marker."""
-    out = {}
+    """Replace values of secret-looking keys or values with a marker (nested dicts too)."""
+    out: dict[str, Any] = {}
     for key, value in args.items():
-        # "*_env" arguments name an environment variable; the name is not the secret.
-        secret_key = _SECRET_KEY.search(key) and not key.endswith("_env")
-        secret = secret_key or (isinstance(value, str) and _SECRET_VALUE.match(value))
-        out[key] = REDACTED if secret else value
+        if isinstance(value, dict):
+            out[key] = redact(value)
+            continue
+        # "*_env" arguments name an environment variable; the name is not the secret. A number
+        # under a "token" key is a count (max_new_tokens), never a credential.
+        secret_key = _SECRET_KEY.search(str(key)) and not str(key).endswith("_env")
+        counted = isinstance(value, int | float) or value is None
+        secret_value = isinstance(value, str) and _SECRET_VALUE.match(value)
+        out[key] = REDACTED if (secret_key and not counted) or secret_value else value
     return out
 
 

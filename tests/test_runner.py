@@ -12,7 +12,7 @@ import pytest
 from tests.helpers import add_clip, copy_demo, sine, write_wav
 from voxeval.errors import VoxevalError
 from voxeval.plugins import UnknownNameError
-from voxeval.results import read_run
+from voxeval.results import REDACTED, read_run, redact
 from voxeval.runner import RunConfig, run_evaluation
 from voxeval.types import Response
 
@@ -223,3 +223,22 @@ def test_wrong_number_of_responses_fails_the_run_clearly(tmp_path, mock_model, m
         run_evaluation(RunConfig(model="mock", tasks=["demo-asr"], limit=1, output_dir=tmp_path))
     (run_dir,) = (tmp_path / "mock").iterdir()
     assert read_run(run_dir).status == "error"
+
+
+def test_redact_hides_credentials_but_keeps_token_counts():
+    args = {
+        "max_new_tokens": 64,
+        "hf_token": "abc123",
+        "api_key_env": "OPENAI_API_KEY",
+        "headers": {"Authorization": "Bearer xyz", "X-Trace": "1"},
+        "prompt": "sk-looks-like-a-key",
+        "stop_token": None,
+    }
+    assert redact(args) == {
+        "max_new_tokens": 64,
+        "hf_token": REDACTED,
+        "api_key_env": "OPENAI_API_KEY",
+        "headers": {"Authorization": REDACTED, "X-Trace": "1"},
+        "prompt": REDACTED,
+        "stop_token": None,
+    }
