@@ -6,6 +6,8 @@ import random
 from collections.abc import Callable
 from typing import ClassVar, Literal
 
+from pydantic import Field
+
 from voxeval.adapter import Adapter, AdapterArgs, TaskContext
 from voxeval.errors import VoxevalError
 from voxeval.hookspecs import hookimpl
@@ -15,10 +17,12 @@ from voxeval.types import ModelInput, Response, TaskKind
 class MajorityArgs(AdapterArgs):
     """`label` overrides the task's training prior; `mode=prior` samples from the prior."""
 
-    label: str | None = None
-    mode: Literal["majority", "prior"] = "majority"
-    seed: int = 0
-    batch_size: int = 256
+    label: str | None = Field(None, description="always answer this label; None: the prior")
+    mode: Literal["majority", "prior"] = Field(
+        "majority", description="most frequent label, or a draw from the prior"
+    )
+    seed: int = Field(0, description="seeds the draws of mode=prior")
+    batch_size: int = Field(256, description="inputs per predict call")
 
 
 class MajorityAdapter(Adapter):
@@ -58,8 +62,10 @@ class MajorityAdapter(Adapter):
 class MeanArgs(AdapterArgs):
     """`values` overrides the task's training means, e.g. "arousal=0.5;valence=0.4"."""
 
-    values: str | None = None
-    batch_size: int = 256
+    values: str | None = Field(
+        None, description="fixed values, e.g. arousal=0.5;valence=0.4; None: training means"
+    )
+    batch_size: int = Field(256, description="inputs per predict call")
 
 
 class MeanAdapter(Adapter):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from pydantic import ConfigDict
+from pydantic import ConfigDict, Field
 
 from voxeval.adapter import ADAPTERS, Adapter, AdapterArgs, TaskContext
 from voxeval.errors import VoxevalError
@@ -22,9 +22,14 @@ class CascadeArgs(AdapterArgs):
 
     model_config = ConfigDict(extra="allow")
 
-    asr: str = "faster-whisper"
-    llm: str
-    batch_size: int = 16
+    asr: str = Field(
+        "faster-whisper",
+        description="ASR stage: a registered adapter; its arguments go as asr.KEY=VALUE",
+    )
+    llm: str = Field(
+        description="text model stage: a registered adapter; its arguments go as llm.KEY=VALUE"
+    )
+    batch_size: int = Field(16, description="inputs per predict call, for both stages")
 
 
 class CascadeAdapter(Adapter):

@@ -69,31 +69,59 @@ NULLABLE = (
 class FasterWhisperArgs(AdapterArgs):
     """Options of the faster-whisper adapter (defaults are faster-whisper's, greedy)."""
 
-    model: str | None = None  # size name (needs the hub) or a local CTranslate2 folder
-    device: str = "cpu"
-    compute_type: str = "int8"
-    beam_size: int = Field(1, ge=1)
-    language: str | None = "en"  # None: detect per clip (multilingual models)
-    cpu_threads: int = Field(0, ge=0)
-    task: Literal["transcribe", "translate"] = "transcribe"  # translate: multilingual only
-    patience: float = Field(1.0, gt=0)
-    length_penalty: float = 1.0
-    repetition_penalty: float = Field(1.0, gt=0)
-    no_repeat_ngram_size: int = Field(0, ge=0)
-    temperature: float = Field(0.0, ge=0.0, le=1.0)  # the first temperature tried
-    temperature_fallback: bool = True  # then +0.2 up to 1.0 while the thresholds fail
-    best_of: int = Field(5, ge=1)  # candidates per sampled temperature
-    compression_ratio_threshold: float | None = 2.4
-    log_prob_threshold: float | None = -1.0
-    no_speech_threshold: float | None = 0.6
-    initial_prompt: str | None = None
-    hotwords: str | None = None
-    suppress_blank: bool = True
-    max_new_tokens: int | None = Field(None, ge=1)
-    condition_on_previous_text: bool = False  # only matters past the first 30-s window
-    vad_filter: bool = False
-    vad_threshold: float = Field(0.5, gt=0.0, lt=1.0)
-    vad_min_silence_ms: int = Field(2000, ge=0)
+    model: str | None = Field(
+        None, description="size name (needs the hub) or a local CTranslate2 folder; None: tiny.en"
+    )
+    device: str = Field("cpu", description="CTranslate2 device: cpu, cuda or auto")
+    compute_type: str = Field(
+        "int8", description="CTranslate2 compute type, e.g. int8, int8_float16, float16, float32"
+    )
+    beam_size: int = Field(1, ge=1, description="beam width; 1 = greedy")
+    language: str | None = Field(
+        "en", description="language code; None detects it per clip (multilingual models)"
+    )
+    cpu_threads: int = Field(0, ge=0, description="CTranslate2 threads on CPU; 0: its default")
+    task: Literal["transcribe", "translate"] = Field(
+        "transcribe", description="translate gives English text (multilingual models only)"
+    )
+    patience: float = Field(1.0, gt=0, description="beam search patience factor")
+    length_penalty: float = Field(1.0, description="exponential length penalty of beam search")
+    repetition_penalty: float = Field(
+        1.0, gt=0, description="penalty on already generated tokens; above 1 discourages repeats"
+    )
+    no_repeat_ngram_size: int = Field(
+        0, ge=0, description="forbid repeating n-grams of this size; 0: off"
+    )
+    temperature: float = Field(0.0, ge=0.0, le=1.0, description="the first temperature tried")
+    temperature_fallback: bool = Field(
+        True, description="retry at +0.2 steps up to 1.0 while the thresholds fail"
+    )
+    best_of: int = Field(5, ge=1, description="candidates per sampled temperature")
+    compression_ratio_threshold: float | None = Field(
+        2.4, description="fall back when the text's gzip ratio is above this; None: no check"
+    )
+    log_prob_threshold: float | None = Field(
+        -1.0, description="fall back when the average log-prob is below this; None: no check"
+    )
+    no_speech_threshold: float | None = Field(
+        0.6, description="empty result when the no-speech prob is above this; None: no check"
+    )
+    initial_prompt: str | None = Field(None, description="text prompt before the first window")
+    hotwords: str | None = Field(None, description="words to bias decoding towards (prompted)")
+    suppress_blank: bool = Field(True, description="suppress a blank output at the start")
+    max_new_tokens: int | None = Field(
+        None, ge=1, description="most tokens per 30-s window; None: Whisper's limit"
+    )
+    condition_on_previous_text: bool = Field(
+        False, description="prompt each window with the last one's text; matters past 30 s only"
+    )
+    vad_filter: bool = Field(False, description="drop non-speech with Silero VAD before decoding")
+    vad_threshold: float = Field(
+        0.5, gt=0.0, lt=1.0, description="VAD: speech probability threshold"
+    )
+    vad_min_silence_ms: int = Field(
+        2000, ge=0, description="VAD: silences at least this long split the speech"
+    )
 
     @field_validator(*NULLABLE, mode="before")
     @classmethod

@@ -17,6 +17,7 @@ import logging
 from typing import Any, ClassVar, Literal
 
 import numpy as np
+from pydantic import Field
 
 from voxeval.adapter import AdapterArgs, TaskContext
 from voxeval.adapters.hf_common import HFAdapter, HFArgs, to_mono_arrays
@@ -30,9 +31,13 @@ log = logging.getLogger("voxeval.adapters.hf")
 class HFHeadArgs(HFArgs):
     """Options of hf-audio-classifier and hf-regressor."""
 
-    # "model_label:task_label;..." (or a dict); an empty target drops a model label
-    label_map: str | dict[str, str] | None = None
-    head: Literal["auto", "transformers", "dense-tanh"] = "auto"
+    label_map: str | dict[str, str] | None = Field(
+        None,
+        description="model_label:task_label;... (or a dict); an empty target drops a label",
+    )
+    head: Literal["auto", "transformers", "dense-tanh"] = Field(
+        "auto", description="transformers or dense-tanh head; auto picks from the config"
+    )
 
 
 def speech_classifier_class(config: Any) -> Any:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import numpy as np
+from pydantic import Field
 
 from voxeval.adapter import Adapter, AdapterArgs, TaskContext
 from voxeval.audio import resample
@@ -28,12 +29,20 @@ IGNORED_MISSING = ("masked_spec_embed",)
 class HFArgs(AdapterArgs):
     """Options common to every hf-* adapter."""
 
-    model: str  # a local folder (from save_pretrained) or a hub id
-    revision: str | None = None  # hub branch, tag or commit; recorded in run.json
-    device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
-    dtype: Literal["float32", "float16", "bfloat16"] = "float32"
-    trust_remote_code: bool = False  # passed to transformers only when true
-    batch_size: int = 8
+    model: str = Field(description="a local folder (from save_pretrained) or a hub id")
+    revision: str | None = Field(
+        None, description="hub branch, tag or commit; recorded in run.json"
+    )
+    device: Literal["auto", "cpu", "cuda", "mps"] = Field(
+        "auto", description="torch device; auto picks cuda, then mps, then cpu"
+    )
+    dtype: Literal["float32", "float16", "bfloat16"] = Field(
+        "float32", description="torch dtype the weights are loaded in"
+    )
+    trust_remote_code: bool = Field(
+        False, description="let transformers run the model's own code (only passed when true)"
+    )
+    batch_size: int = Field(8, description="clips per forward pass")
 
 
 def import_backend() -> tuple[Any, Any]:

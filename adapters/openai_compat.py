@@ -15,6 +15,8 @@ import os
 from collections.abc import Callable
 from typing import Any, ClassVar, Literal
 
+from pydantic import Field
+
 from voxeval.adapter import Adapter, AdapterArgs, TaskContext
 from voxeval.adapters.http_retry import RetryPolicy, post_with_retries
 from voxeval.errors import VoxevalError
@@ -36,22 +38,32 @@ DEFAULT_BASE_URL = "https://api.openai.com/v1"
 class OpenAIArgs(AdapterArgs):
     """Options of the OpenAI-compatible adapter (the API key itself is never an argument)."""
 
-    model: str
-    base_url: str = DEFAULT_BASE_URL
-    api_key_env: str = "OPENAI_API_KEY"
-    endpoint: Literal["chat", "transcriptions"] = "chat"
-    batch_size: int = 256
-    concurrency: int = 64
-    timeout_s: float = 120.0
-    max_retries: int = 6
-    backoff_base_s: float = 0.5
-    backoff_max_s: float = 60.0
-    temperature: float | None = 0.0
-    seed: int | None = None
-    max_tokens: int | None = None
-    system_prompt: str | None = None
-    price_input: float | None = None  # USD per million input tokens
-    price_output: float | None = None  # USD per million output tokens
+    model: str = Field(description="model name sent to the API")
+    base_url: str = Field(DEFAULT_BASE_URL, description="API root, e.g. a vLLM server's /v1")
+    api_key_env: str = Field(
+        "OPENAI_API_KEY", description="environment variable that holds the API key"
+    )
+    endpoint: Literal["chat", "transcriptions"] = Field(
+        "chat", description="chat completions or audio transcriptions"
+    )
+    batch_size: int = Field(256, description="inputs handed over per predict call")
+    concurrency: int = Field(64, description="most requests in flight at once")
+    timeout_s: float = Field(120.0, description="total time limit per request, in seconds")
+    max_retries: int = Field(6, description="retries of a failed request before giving up")
+    backoff_base_s: float = Field(0.5, description="first retry wait (exponential, jittered)")
+    backoff_max_s: float = Field(60.0, description="longest retry wait, in seconds")
+    temperature: float | None = Field(0.0, description="sampling temperature; None: not sent")
+    seed: int | None = Field(None, description="sampling seed; None: not sent")
+    max_tokens: int | None = Field(None, description="reply length limit; None: not sent")
+    system_prompt: str | None = Field(
+        None, description="system message used when the input carries none"
+    )
+    price_input: float | None = Field(
+        None, description="USD per million input tokens; None: built-in price list"
+    )
+    price_output: float | None = Field(
+        None, description="USD per million output tokens; None: built-in price list"
+    )
 
 
 class OpenAICompatAdapter(Adapter):

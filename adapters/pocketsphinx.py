@@ -39,10 +39,14 @@ TRUE_WORDS, FALSE_WORDS = {"true", "yes", "1", "on"}, {"false", "no", "0", "off"
 class PocketsphinxArgs(AdapterArgs):
     """Options of the pocketsphinx adapter (paths default to the bundled en-us model)."""
 
-    hmm: str | None = None
-    lm: str | None = None
-    dictionary: str | None = None  # pronunciation dictionary (pocketsphinx's `dict`)
-    config: dict[str, str | int | float | bool] = Field(default_factory=dict)  # Config keys
+    hmm: str | None = Field(None, description="acoustic model folder; None: bundled en-us")
+    lm: str | None = Field(None, description="language model file; None: bundled en-us")
+    dictionary: str | None = Field(
+        None, description="pronunciation dictionary (pocketsphinx's dict); None: bundled"
+    )
+    config: dict[str, str | int | float | bool] = Field(
+        default_factory=dict, description="other pocketsphinx Config keys, as config.KEY=VALUE"
+    )
 
     @model_validator(mode="before")
     @classmethod

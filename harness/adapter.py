@@ -16,7 +16,7 @@ class AdapterArgs(BaseModel):
 
     model_config = ConfigDict(extra="forbid", protected_namespaces=())
 
-    batch_size: int = 1
+    batch_size: int = Field(1, description="inputs handed to the adapter per predict call")
 
 
 class TaskContext(BaseModel):

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from voxeval.cli import EXIT_OK, EXIT_TOO_MANY_SAMPLE_ERRORS, parse_kv, path_arg
+from voxeval.cli import EXIT_OK, EXIT_TOO_MANY_SAMPLE_ERRORS, EXIT_USAGE, parse_kv, path_arg
 
 
 def add_builtin_commands(sub: Any) -> None:
@@ -32,6 +32,9 @@ def add_builtin_commands(sub: Any) -> None:
 
     lister = sub.add_parser("list", help="list registered tasks, models or metrics")
     lister.add_argument("what", choices=["tasks", "models", "metrics"])
+    lister.add_argument(
+        "name", nargs="?", metavar="NAME", help="one model or task: its --model-args/--task-args"
+    )
     lister.add_argument("--json", action="store_true", help="machine-readable output")
     lister.set_defaults(handler=cmd_list)
 
@@ -122,7 +125,9 @@ def _tqdm_progress(task: str, total: int, done: int) -> Any:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    """List tasks, models or metrics with a one-line description each."""
+    """List tasks, models or metrics with a one-line description each (or describe one)."""
+    if args.name is not None:
+        return _describe_one(args)
     rows = _list_rows(args.what)
     if args.json:
         print(json.dumps(rows, indent=2))
@@ -130,6 +135,47 @@ def cmd_list(args: argparse.Namespace) -> int:
     from voxeval.summary import format_table
 
     print(format_table(rows))
+    return EXIT_OK
+
+
+def _describe_one(args: argparse.Namespace) -> int:
+    """`list models NAME` / `list tasks NAME`: the description and an argument table."""
+    if args.what == "metrics":
+        print(
+            "voxeval list: error: metrics take no arguments, so NAME is for models and tasks "
+            "only; run `voxeval list metrics`.",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    from voxeval.describe import argument_rows, format_details
+
+    if args.what == "models":
+        from voxeval.adapter import ADAPTERS, AdapterArgs
+
+        cls = ADAPTERS.get(args.name)
+        info: dict[str, Any] = {
+            "name": args.name,
+            "description": cls.description,
+            "supports": sorted(cls.supports),
+            "plugin": ADAPTERS.owners()[args.name],
+            "args": argument_rows(cls.Args, last=AdapterArgs.model_fields),
+        }
+        flag: str | None = "--model-args"
+    else:
+        from voxeval.task import TASKS
+
+        cls = TASKS.get(args.name)
+        info = {
+            "name": args.name,
+            "description": cls.description,
+            "kind": cls.kind,
+            "version": cls.version,
+            "metrics": _metrics_text(cls),
+            "plugin": TASKS.owners()[args.name],
+            "args": argument_rows(cls.Options) if getattr(cls, "Options", None) else [],
+        }
+        flag = None if getattr(cls, "members", None) else "--task-args"  # groups: none own
+    print(json.dumps(info, indent=2) if args.json else format_details(info, flag))
     return EXIT_OK
 
 

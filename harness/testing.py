@@ -7,6 +7,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import ClassVar
 
+from pydantic import Field
+
 from voxeval.adapter import Adapter, AdapterArgs, TaskContext
 from voxeval.hookspecs import hookimpl
 from voxeval.types import ModelInput, Response, TaskKind
@@ -15,8 +17,10 @@ from voxeval.types import ModelInput, Response, TaskKind
 class MockArgs(AdapterArgs):
     """Arguments of the mock adapter (a `tag` lets tests make distinct configurations)."""
 
-    tag: str = ""
-    api_key: str | None = None  # lets tests check that secrets never reach results
+    tag: str = Field("", description="free text that makes configurations distinct")
+    api_key: str | None = Field(
+        None, description="a fake secret: tests check it never reaches the results"
+    )
 
 
 class MockAdapter(Adapter):
