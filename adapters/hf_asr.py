@@ -19,8 +19,10 @@ from collections.abc import Callable
 from typing import Any, ClassVar, Literal
 
 import numpy as np
+from pydantic import Field
 
 from voxeval.adapter import AdapterArgs, TaskContext
+from voxeval.adapters.hf_chunking import encoder_slice, slice_batches
 from voxeval.adapters.hf_common import HFAdapter, HFArgs, to_mono_arrays
 from voxeval.errors import VoxevalError
 from voxeval.types import ModelInput, Response, TaskKind
@@ -31,10 +33,17 @@ ENGLISH = {"en", "english", "<|en|>"}
 class HFAsrArgs(HFArgs):
     """Options of hf-asr."""
 
-    language: str | None = None  # multilingual Whisper only: "en", "german"...; None detects
-    task: Literal["transcribe", "translate"] = "transcribe"  # multilingual Whisper only
-    num_beams: int = 1  # 1 = greedy
-    max_new_tokens: int | None = None  # seq2seq only; None keeps the model's limit
+    language: str | None = Field(
+        None, description="multilingual Whisper only: en, german...; None detects it"
+    )
+    task: Literal["transcribe", "translate"] = Field(
+        "transcribe", description="multilingual Whisper only: translate gives English text"
+    )
+    num_beams: int = Field(1, description="beam search width; 1 = greedy")
+    max_new_tokens: int | None = Field(
+        None, description="seq2seq only: tokens per clip; None keeps the model's limit"
+    )
+    encoder_batch_size: int = Field(0, ge=0, description="Whisper: clips per encoder call; 0: auto")
 
 
 class HFAsrAdapter(HFAdapter):
@@ -88,6 +97,10 @@ class HFAsrAdapter(HFAdapter):
         extractor = self._extractor()
         self.sampling_rate = int(getattr(extractor, "sampling_rate", 16000))
         self.extra_info["family"] = self.family
+        if self.family == "whisper":
+            size = encoder_slice(self.device.type, self.args.encoder_batch_size)
+            slice_batches(self.model.model.encoder, size)
+            self.extra_info["encoder_batch_size"] = size or "batch"
         if self.family != "ctc":
             self.generation_config = self._generation_config()
 

@@ -13,7 +13,10 @@ from __future__ import annotations
 import copy
 from typing import Any, ClassVar
 
+from pydantic import Field
+
 from voxeval.adapter import AdapterArgs, TaskContext
+from voxeval.adapters.hf_chunking import encoder_slice, slice_batches
 from voxeval.adapters.hf_common import HFAdapter, HFArgs, to_mono_arrays
 from voxeval.adapters.hf_labels import find_label, parse_scores
 from voxeval.errors import VoxevalError
@@ -23,13 +26,20 @@ from voxeval.types import ModelInput, Response, TaskKind, Usage
 class HFChatArgs(HFArgs):
     """Options of hf-audio-chat."""
 
-    max_new_tokens: int = 256
-    do_sample: bool = False  # greedy by default
-    temperature: float | None = None  # only with do_sample
-    top_p: float | None = None  # only with do_sample
-    seed: int = 0  # seeds sampling, per batch
-    system_prompt: str | None = None  # used when the input carries no system message
-    batch_size: int = 4
+    max_new_tokens: int = Field(256, description="most tokens generated per reply")
+    do_sample: bool = Field(False, description="sample instead of greedy decoding")
+    temperature: float | None = Field(
+        None, description="only with do_sample; None keeps the model's setting"
+    )
+    top_p: float | None = Field(
+        None, description="nucleus sampling, only with do_sample; None keeps the model's"
+    )
+    seed: int = Field(0, description="seeds sampling, per batch")
+    system_prompt: str | None = Field(
+        None, description="system message used when the input carries none"
+    )
+    batch_size: int = Field(4, description="inputs per generate call")
+    encoder_batch_size: int = Field(0, ge=0, description="clips per audio-encoder call; 0: auto")
 
 
 class HFAudioChatAdapter(HFAdapter):
@@ -83,6 +93,13 @@ class HFAudioChatAdapter(HFAdapter):
         self.model = self.load_model(loader, config=config, strict=True)
         self.sampling_rate = int(getattr(self.processor.feature_extractor, "sampling_rate", 16000))
         self.generation_config = self._generation_config()
+        # transformers 5 nests it in .model (Qwen2-Audio, Voxtral); older versions do not
+        inner = getattr(self.model, "model", None)
+        tower = getattr(self.model, "audio_tower", None) or getattr(inner, "audio_tower", None)
+        if tower is not None:
+            size = encoder_slice(self.device.type, self.args.encoder_batch_size)
+            slice_batches(tower, size)
+            self.extra_info["encoder_batch_size"] = size or "batch"
 
     def _generation_config(self) -> Any:
         gen = copy.deepcopy(self.model.generation_config)

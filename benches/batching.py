@@ -1,25 +1,28 @@
-"""Batching gain of hf-asr: a whisper-tiny-sized random Whisper at batch_size 1 vs 16.
+"""Batching gain of the transformers adapters: batch_size 1 vs 16 on randomly initialised models
+of real checkpoints' shapes, on the CPU (or --device cuda).
 
-Builds (offline, in a temp folder) a randomly initialised Whisper with whisper-tiny's shape:
-d_model 384, 4 encoder + 4 decoder layers, 6 heads, FFN 1536 (vocabulary: a small BPE trained
-on a few sentences, ~1.9k tokens with the timestamp tokens, instead of tiny's 51,865). It
-then transcribes the bundled demo TTS clips, cycled to --clips, through the hf-asr adapter's
-predict() in batches of 1 and of 16, and prints clips/s for each and the speed-up.
+Two models, each built offline in a temp folder, each fed the bundled demo TTS clips (cycled
+to --clips) through its adapter's predict():
+  whisper  hf-asr on a Whisper with whisper-tiny.en's shape: d_model 384, 4+4 layers, 6 heads,
+           FFN 1536, 51,864-token vocabulary (filler tokens pad a small trained BPE): 37.6 M
+           parameters, as the real checkpoint
+  chat     hf-audio-chat on a small Qwen2-Audio-style audio LLM: a whisper-tiny-shaped audio
+           encoder (128 mel bins) and a Qwen2 decoder with SmolLM2-135M's dimensions (hidden
+           576, 30 layers, 9 heads, 3 KV heads, FFN 1536, 49,152 tokens, tied embeddings),
+           answering a spoken-dialogue prompt, as SD-Eval and empathetic-response tasks do
 
-Equal work: decoding is greedy with the same max_new_tokens (32) and min_new_tokens set to the
-same value, so end-of-text is suppressed and every clip decodes exactly 32 tokens whatever the
-random model prefers (checked: the bench counts the generated tokens). Each setting is timed
-best of --repeats (2), the two settings alternating, after one warm-up batch. The time is
-also split into the fixed per-clip part (log-mel features + encoder, timed alone on the same
-batches) and the rest (decoding). Target: speed-up >= 3x.
+Equal work: greedy decoding with min_new_tokens = max_new_tokens (--tokens), so every input
+generates exactly that many tokens whatever the random weights prefer (counted, and checked).
+Each setting is timed best of --repeats, settings alternating so that both see the same
+background load, after a warm-up. The time is split into a fixed part (the same predict() with
+one new token: features, audio encoder, prompt prefill, one step) and the rest (decoding).
 
-On a 2-core CPU the target is out of reach for this shape: Whisper always encodes a full
-30 s window (about 0.15 s a clip here at batch 1, no faster per clip at batch 16), and each
-decoding step reads the clip's 1500-frame cross-attention cache, which is memory-bound.
-Batching speeds up decoding several-fold, but the encoder is about half of the batch-1 time.
-Timings on a shared machine are noisy: the 1-min load average is printed with the results.
+Target: speed-up >= 3x. On a 2-core CPU the audio encoder is compute-bound: it costs the same
+per clip at any batch size (Whisper always encodes a full 30 s window), so batching gains
+only where decoding dominates: memory-bound steps that read every weight once per step,
+whatever the batch. Timings on a shared machine are noisy: the load average is printed.
 
-    .venv/bin/python benches/batching.py [--clips 64] [--batch 16] [--tokens 32] [--repeats 2]
+    .venv/bin/python benches/batching.py [--models whisper,chat] [--batch 16] [--repeats 2]
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -39,57 +44,105 @@ sys.path.insert(0, str(REPO))  # for tests.tiny_models
 
 import soundfile as sf  # noqa: E402
 
-from tests.tiny_models import build_whisper  # noqa: E402
+from tests.tiny_models import build_qwen2_audio, build_whisper  # noqa: E402
 from voxeval.adapter import TaskContext  # noqa: E402
 from voxeval.adapters.hf_asr import HFAsrAdapter  # noqa: E402
+from voxeval.adapters.hf_chat import HFAudioChatAdapter  # noqa: E402
+from voxeval.adapters.hf_common import HFAdapter  # noqa: E402
 from voxeval.types import ModelInput  # noqa: E402
 
 DEMO = REPO / "tasks" / "demo_asr" / "data" / "audio"
-ORIGINAL_GENERATE: dict[str, Any] = {}
+TINY = {"d_model": 384, "encoder_layers": 4, "encoder_attention_heads": 6, "encoder_ffn_dim": 1536}
+SMOLLM2_135M = {
+    "hidden_size": 576,
+    "intermediate_size": 1536,
+    "num_hidden_layers": 30,
+    "num_attention_heads": 9,
+    "num_key_value_heads": 3,
+    "tie_word_embeddings": True,
+    "initializer_range": 0.02,
+}
+DIALOGUE_PROMPT = "Listen to the speaker and reply to them briefly and kindly."
 
 
-def clips(n: int) -> list[ModelInput]:
+@dataclass
+class Spec:
+    """One model of the bench: how to build it, which adapter runs it, the default workload."""
+
+    title: str
+    build: Callable[[Path], Path]
+    adapter: type[HFAdapter]
+    kind: str
+    clips: int
+    tokens: int
+    prompt: str | None = None
+    extra_args: dict[str, Any] = field(default_factory=dict)
+
+
+SPECS = {
+    "whisper": Spec(
+        "hf-asr, random Whisper of whisper-tiny.en's shape",
+        lambda out: build_whisper(
+            out, d_model=384, layers=4, heads=6, ffn=1536, init_std=0.02, vocab_size=51864
+        ),
+        HFAsrAdapter,
+        "asr",
+        clips=32,
+        tokens=32,
+    ),
+    "chat": Spec(
+        "hf-audio-chat, random Qwen2-Audio-style LLM (whisper-tiny encoder, SmolLM2-135M decoder)",
+        lambda out: build_qwen2_audio(
+            out, audio=TINY | {"init_std": 0.02}, text=SMOLLM2_135M, vocab_size=49152
+        ),
+        HFAudioChatAdapter,
+        "dialogue",
+        clips=16,
+        tokens=64,
+        prompt=DIALOGUE_PROMPT,
+    ),
+}
+
+
+def clips(n: int, prompt: str | None) -> list[ModelInput]:
     """The demo clips, cycled to n inputs."""
     files = sorted(DEMO.glob("*.flac"))
     audio = [sf.read(f, dtype="float32")[0] for f in files]
-    return [ModelInput(f"c{i}", audio[i % len(audio)], 16000) for i in range(n)]
+    return [ModelInput(f"c{i}", audio[i % len(audio)], 16000, prompt=prompt) for i in range(n)]
 
 
-def load(
-    model_dir: Path, batch_size: int, tokens: int, device: str = "auto"
-) -> tuple[HFAsrAdapter, list[int]]:
-    """An hf-asr adapter forced to decode exactly `tokens` tokens; records output lengths."""
-    adapter = HFAsrAdapter.from_args(
-        {
-            "model": str(model_dir),
-            "batch_size": batch_size,
-            "max_new_tokens": tokens,
-            "device": device,
-        }
-    )
-    adapter.load()
-    adapter.generation_config.min_new_tokens = tokens  # equal work: no early end-of-text
-    lengths: list[int] = []
-    from transformers.generation.utils import GenerationMixin
+class TokenCounter:
+    """Wraps GenerationMixin.generate to record how many tokens each input generated."""
 
-    generate = ORIGINAL_GENERATE.setdefault("f", GenerationMixin.generate)
+    def __init__(self) -> None:
+        from transformers.generation.utils import GenerationMixin
 
-    def counting_generate(self: Any, *args: Any, **kwargs: Any) -> Any:
-        out = generate(self, *args, **kwargs)
-        if self is adapter.model:
-            sequences = getattr(out, "sequences", out)
-            new = sequences.shape[-1] - kwargs["decoder_input_ids"].shape[-1]
-            lengths.extend([int(new)] * int(sequences.shape[0]))
-        return out
+        self.lengths: list[int] = []
+        self.model: Any = None
+        original = GenerationMixin.generate
 
-    # Whisper's generate() calls GenerationMixin.generate once per decoding pass: count there.
-    GenerationMixin.generate = counting_generate  # type: ignore[method-assign]
-    return adapter, lengths
+        def counting(model: Any, *args: Any, **kwargs: Any) -> Any:
+            out = original(model, *args, **kwargs)
+            if model is self.model:
+                sequences = getattr(out, "sequences", out)
+                prompt = kwargs.get("decoder_input_ids", kwargs.get("input_ids"))
+                new = sequences.shape[-1] - prompt.shape[-1]
+                self.lengths.extend([int(new)] * int(sequences.shape[0]))
+            return out
+
+        # Whisper's generate() calls GenerationMixin.generate once per decoding pass: count there.
+        GenerationMixin.generate = counting  # type: ignore[method-assign]
 
 
-def time_run(adapter: HFAsrAdapter, items: list[ModelInput], batch_size: int) -> float:
-    """Seconds to transcribe every item in batches of batch_size."""
-    task = TaskContext(name="bench", kind="asr")
+def set_tokens(adapter: HFAdapter, tokens: int) -> None:
+    """Make every input generate exactly `tokens` new tokens (no early end of sequence)."""
+    adapter.generation_config.max_new_tokens = tokens
+    adapter.generation_config.min_new_tokens = tokens
+
+
+def time_run(adapter: HFAdapter, items: list[ModelInput], batch_size: int, kind: str) -> float:
+    """Seconds to run every item through predict() in batches of batch_size."""
+    task = TaskContext(name="bench", kind=kind)
     start = time.perf_counter()
     for i in range(0, len(items), batch_size):
         out = adapter.predict(items[i : i + batch_size], task)
@@ -97,86 +150,96 @@ def time_run(adapter: HFAsrAdapter, items: list[ModelInput], batch_size: int) ->
     return time.perf_counter() - start
 
 
-def time_encoder(adapter: HFAsrAdapter, items: list[ModelInput], batch_size: int) -> float:
-    """Seconds for the fixed per-clip part alone: log-mel features + encoder, same batches."""
-    import torch
+def measure(spec: Spec, args: argparse.Namespace, counter: TokenCounter) -> dict[str, Any]:
+    """Build one model, time batch 1 and --batch (full and one-token runs), best of N."""
+    n_clips, tokens = args.clips or spec.clips, args.tokens or spec.tokens
+    items = clips(n_clips, spec.prompt)
+    sizes = (1, args.batch)
+    with tempfile.TemporaryDirectory() as tmp:
+        model_dir = spec.build(Path(tmp) / "model")
+        adapter = spec.adapter.from_args(
+            {"model": str(model_dir), "batch_size": args.batch, "device": args.device}
+        )
+        adapter.load()
+        counter.model = adapter.model
+        for size in sizes:
+            set_tokens(adapter, tokens)
+            time_run(adapter, items[:size], size, spec.kind)  # warm-up
+        counter.lengths.clear()
+        load_before = os.getloadavg()[0]
+        totals: dict[int, list[float]] = {size: [] for size in sizes}
+        fixed: dict[int, list[float]] = {size: [] for size in sizes}
+        for _ in range(args.repeats):
+            for size in sizes:
+                set_tokens(adapter, tokens)
+                totals[size].append(time_run(adapter, items, size, spec.kind))
+                set_tokens(adapter, 1)
+                fixed[size].append(time_run(adapter, items, size, spec.kind))
+        decoded = sorted(set(counter.lengths))
+        assert decoded == [1, tokens], f"unequal generation lengths: {decoded}"
+        info = adapter.model_info()
+        adapter.close()
+    return {
+        "spec": spec,
+        "clips": n_clips,
+        "tokens": tokens,
+        "audio_s": sum(x.duration_s for x in items),
+        "info": info,
+        "load": (load_before, os.getloadavg()[0]),
+        "times": {size: (min(totals[size]), min(fixed[size])) for size in sizes},
+    }
 
-    extractor = adapter.processor.feature_extractor
-    start = time.perf_counter()
-    with torch.inference_mode():
-        for i in range(0, len(items), batch_size):
-            audio = [x.audio for x in items[i : i + batch_size]]
-            features = extractor(audio, sampling_rate=16000, return_tensors="pt")
-            inputs = features.input_features.to(adapter.device, adapter.torch_dtype)
-            adapter.model.model.encoder(inputs)
-        if adapter.device.type == "cuda":
-            torch.cuda.synchronize()
-    return time.perf_counter() - start
+
+def report(result: dict[str, Any], batch: int) -> None:
+    """Print one model's figures."""
+    info, (before, after) = result["info"], result["load"]
+    print(
+        f"{result['spec'].title}: {info['parameters'] / 1e6:.1f} M parameters, "
+        f"{result['clips']} demo clips ({result['audio_s']:.0f} s audio), greedy, exactly "
+        f"{result['tokens']} new tokens per clip, on {info['device']}; "
+        f"1-min load average {before:.1f} before, {after:.1f} after"
+    )
+    for size, (total, fixed) in result["times"].items():
+        print(
+            f"  batch_size={size:<3} {result['clips'] / total:6.2f} clips/s  total {total:7.2f} s"
+            f"  = fixed part {fixed:6.2f} s + decoding {total - fixed:7.2f} s"
+        )
+    (t1, f1), (tb, fb) = result["times"][1], result["times"][batch]
+    verdict = "met" if t1 / tb >= 3 else "missed"
+    print(f"  speed-up batch {batch} vs 1: {t1 / tb:.2f}x  (target >= 3x: {verdict})")
+    print(
+        f"  of which decoding {(t1 - f1) / max(tb - fb, 1e-9):.2f}x, fixed part "
+        f"(features, encoder, prefill, first step) {f1 / fb:.2f}x; ceiling were decoding "
+        f"free: {t1 / fb:.2f}x"
+    )
 
 
 def main() -> None:
-    """Build the model, time both batch sizes (best of N) and print the ratio."""
+    """Time each chosen model at batch 1 and --batch and print the speed-ups."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clips", type=int, default=64)
+    parser.add_argument("--models", default="whisper,chat", help="comma-separated: whisper,chat")
+    parser.add_argument("--clips", type=int, default=0, help="0: the model's default")
+    parser.add_argument("--tokens", type=int, default=0, help="0: the model's default")
     parser.add_argument("--batch", type=int, default=16)
-    parser.add_argument("--tokens", type=int, default=32)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
     args = parser.parse_args()
+    unknown = set(args.models.split(",")) - set(SPECS)
+    if unknown:
+        parser.error(f"unknown model(s) {sorted(unknown)}; choose from {sorted(SPECS)}")
 
     import torch
     from transformers.utils import logging as hf_logging
 
-    hf_logging.set_verbosity_error()  # generate()'s per-call deprecation notes
-    items = clips(args.clips)
-    audio_s = sum(x.duration_s for x in items)
-    with tempfile.TemporaryDirectory() as tmp:
-        model_dir = build_whisper(
-            Path(tmp) / "whisper-tiny-shaped", d_model=384, layers=4, heads=6, ffn=1536,
-            init_std=0.02,
-        )  # fmt: skip
-        # One adapter: predict() takes whatever batch it is handed. The two settings
-        # alternate within each repeat so that both see the same background load.
-        adapter, lengths = load(model_dir, args.batch, args.tokens, args.device)
-        sizes = (1, args.batch)
-        for size in sizes:
-            time_run(adapter, items[:size], size)  # warm-up
-        lengths.clear()
-        load_before = os.getloadavg()[0]
-        totals: dict[int, list[float]] = {size: [] for size in sizes}
-        encoders: dict[int, list[float]] = {size: [] for size in sizes}
-        for _ in range(args.repeats):
-            for size in sizes:
-                totals[size].append(time_run(adapter, items, size))
-                encoders[size].append(time_encoder(adapter, items, size))
-        load_after = os.getloadavg()[0]
-        assert set(lengths) == {args.tokens}, f"unequal decode lengths: {sorted(set(lengths))}"
-        results = {size: (min(totals[size]), min(encoders[size]), lengths[0]) for size in sizes}
-        info = adapter.model_info()
-        adapter.close()
-
+    hf_logging.set_verbosity_error()  # generate()'s per-call notes
+    hf_logging.disable_progress_bar()
     print(
-        f"hf-asr batching: random Whisper ({info['parameters'] / 1e6:.1f} M parameters, "
-        f"whisper-tiny shape), {args.clips} demo clips ({audio_s:.0f} s audio), greedy, exactly "
-        f"{args.tokens} new tokens per clip, torch {torch.__version__} on {info['device']} "
-        f"({torch.get_num_threads()} threads, {os.cpu_count()} CPUs), best of {args.repeats}, "
-        f"settings alternated; 1-min load average {load_before:.1f} before, "
-        f"{load_after:.1f} after (above the CPU count, other processes skew the timings)"
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPUs; "
+        f"best of {args.repeats}, settings alternated"
     )
-    for batch_size, (total, encoder, length) in results.items():
-        print(
-            f"  batch_size={batch_size:<3} {args.clips / total:6.2f} clips/s  total {total:6.2f} s"
-            f"  = features+encoder {encoder:6.2f} s + the rest (decoding) {total - encoder:6.2f} s"
-            f"  ({length} tokens per clip)"
-        )
-    (t1, e1, _), (tb, eb, _) = results[1], results[args.batch]
-    print(f"  speed-up batch {args.batch} vs 1: {t1 / tb:.2f}x  (target >= 3x)")
-    print(
-        f"  of which decoding: {(t1 - e1) / max(tb - eb, 1e-9):.2f}x; features+encoder: "
-        f"{e1 / eb:.2f}x (Whisper encodes a fixed 30 s window per clip, and each decoding step "
-        "reads that clip's 1500-frame cross-attention cache: work per clip that batching "
-        "does not shrink on a CPU)"
-    )
+    counter = TokenCounter()
+    for name in args.models.split(","):
+        report(measure(SPECS[name], args, counter), args.batch)
 
 
 if __name__ == "__main__":

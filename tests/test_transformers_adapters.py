@@ -370,6 +370,37 @@ def test_chat_batches_equal_single_and_count_tokens(adapter, clips):
     assert batched[0].usage.input_tokens > batched[1].usage.input_tokens
 
 
+@pytest.mark.parametrize(
+    ("name", "model_name", "tower"),
+    [
+        ("hf-asr", "whisper", lambda a: a.model.model.encoder),
+        ("hf-audio-chat", "qwen2-audio", lambda a: a.model.model.audio_tower),
+    ],
+)
+def test_audio_encoder_runs_in_slices_with_unchanged_results(
+    adapter, clips, name, model_name, tower
+):
+    items = inputs(clips, prompt="What is said?")
+    sliced = adapter(name, model_name, max_new_tokens=8, encoder_batch_size=1)
+    whole = adapter(name, model_name, max_new_tokens=8, encoder_batch_size=8)
+    seen: list[int] = []
+    hook = tower(sliced).conv1.register_forward_hook(lambda m, i, o: seen.append(i[0].shape[0]))
+    try:
+        out = sliced.predict(items, ASR)
+    finally:
+        hook.remove()
+    assert seen == [1, 1, 1]
+    assert [r.text for r in out] == [r.text for r in whole.predict(items, ASR)]
+    torch = pytest.importorskip("torch")
+    features = torch.randn(3, tower(whole).config.num_mel_bins, 3000)
+    with torch.inference_mode():
+        joined, one_call = tower(sliced)(features), tower(whole)(features)
+    assert type(joined) is type(one_call)
+    assert np.allclose(joined.last_hidden_state, one_call.last_hidden_state, atol=1e-5)
+    assert sliced.model_info()["encoder_batch_size"] == 1
+    assert whole.model_info()["encoder_batch_size"] == 8
+
+
 def test_chat_sends_system_prompt_text_and_audio(adapter, clips, monkeypatch):
     model = adapter("hf-audio-chat", "qwen2-audio", max_new_tokens=4)
     seen: list[dict] = []

@@ -68,6 +68,16 @@ def _byte_bpe(vocab_size: int, specials: list[str]) -> tuple[dict[str, int], lis
     ]
 
 
+def _pad_vocab(vocab: dict[str, int], size: int | None) -> dict[str, int]:
+    """Grow a BPE vocabulary to `size` entries with filler tokens (real models' matrix sizes)."""
+    padded = dict(vocab)
+    next_id = max(padded.values()) + 1
+    while size is not None and len(padded) < size:
+        padded[f"filler{next_id}"] = next_id  # no merge produces it: never encoded, decodable
+        next_id += 1
+    return padded
+
+
 def _seed(seed: int) -> None:
     import torch
 
@@ -84,11 +94,14 @@ def build_whisper(
     multilingual: bool = False,
     init_std: float = 0.5,
     seed: int = 0,
+    vocab_size: int | None = None,
 ) -> Path:
     """A tiny Whisper (English-only, or multilingual with en/de/fr) with its processor.
 
     `init_std` is far above Whisper's 0.02 so that a random model's greedy output depends on
     its input (at 0.02 every clip decodes to the same tokens) and is rarely a near-tie.
+    `vocab_size` pads the vocabulary with filler tokens to a real checkpoint's size (51,864
+    for the English-only Whisper), so that the output layer costs what the real one does.
     """
     from transformers import (
         GenerationConfig,
@@ -99,9 +112,11 @@ def build_whisper(
         WhisperTokenizer,
     )
 
-    vocab, merges = _byte_bpe(400, ["<|endoftext|>"])
-    tokenizer = WhisperTokenizer(vocab=vocab, merges=merges)
     langs = [f"<|{code}|>" for code in WHISPER_LANGUAGES] if multilingual else []
+    vocab, merges = _byte_bpe(400, ["<|endoftext|>"])
+    n_added = len(langs) + 7 + 1501  # the special tokens and timestamps added below
+    vocab = _pad_vocab(vocab, vocab_size and vocab_size - n_added)
+    tokenizer = WhisperTokenizer(vocab=vocab, merges=merges)
     specials = [
         "<|startoftranscript|>",
         *langs,
@@ -242,8 +257,19 @@ def build_wav2vec2_regressor(
     return out
 
 
-def build_qwen2_audio(out: Path, seed: int = 0) -> Path:
-    """A tiny Qwen2-Audio (Whisper-like encoder + Qwen2 decoder) with processor and template."""
+def build_qwen2_audio(
+    out: Path,
+    seed: int = 0,
+    *,
+    audio: dict[str, Any] | None = None,
+    text: dict[str, Any] | None = None,
+    vocab_size: int | None = None,
+) -> Path:
+    """A tiny Qwen2-Audio (Whisper-like encoder + Qwen2 decoder) with processor and template.
+
+    `audio` and `text` override the encoder's and the decoder's config keys, and `vocab_size`
+    pads the vocabulary with filler tokens (benches build real models' shapes this way).
+    """
     from transformers import (
         GenerationConfig,
         Qwen2AudioConfig,
@@ -254,6 +280,7 @@ def build_qwen2_audio(out: Path, seed: int = 0) -> Path:
     )
 
     vocab, merges = _byte_bpe(500, list(QWEN_SPECIALS))
+    vocab = _pad_vocab(vocab, vocab_size)
     tokenizer = Qwen2TokenizerFast(
         vocab=vocab,
         merges=merges,
@@ -281,7 +308,8 @@ def build_qwen2_audio(out: Path, seed: int = 0) -> Path:
             "encoder_ffn_dim": 64,
             "num_mel_bins": 128,
             "max_source_positions": 1500,
-        },
+        }
+        | (audio or {}),
         text_config={
             "model_type": "qwen2",
             "vocab_size": len(tokenizer),
@@ -293,7 +321,8 @@ def build_qwen2_audio(out: Path, seed: int = 0) -> Path:
             "max_position_embeddings": 1024,
             "pad_token_id": pad_id,
             "eos_token_id": eos_id,
-        },
+        }
+        | (text or {}),
         audio_token_index=audio_id,
     )
     model = Qwen2AudioForConditionalGeneration(config).eval()
