@@ -35,7 +35,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, ClassVar, Literal
 
 import numpy as np
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from voxeval.errors import DataNotFoundError, VoxevalError
 from voxeval.hookspecs import hookimpl
@@ -132,10 +132,16 @@ class Table:
 class AdvOptions(BaseModel):
     """--task-args of adv-regression."""
 
-    split: str = "test"
-    scale: Literal["auto", "1-7", "0-1"] = "auto"
-    labels_file: str | None = None  # a labels CSV (absolute, or relative to the data folder)
-    dataset_id: str | None = None  # recorded id; default msp-podcast with MSP column names
+    split: str = Field("test", description="split of the labels file to score")
+    scale: Literal["auto", "1-7", "0-1"] = Field(
+        "auto", description="scale of the reference values; auto: read from the data"
+    )
+    labels_file: str | None = Field(
+        None, description="a labels CSV (absolute, or relative to the data folder)"
+    )
+    dataset_id: str | None = Field(
+        None, description="recorded dataset id; default msp-podcast with MSP column names"
+    )
 
 
 class AdvRegression(Task):

@@ -24,7 +24,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, ClassVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from voxeval.errors import DataNotFoundError, VoxevalError
 from voxeval.hookspecs import hookimpl
@@ -49,8 +49,10 @@ DOWNLOAD_HINT = (
 class BerstOptions(BaseModel):
     """--task-args of the BERSt tasks."""
 
-    split: str = "test"
-    revision: str = HUB_REVISION  # hub only; a local --data-dir is identified by its hash
+    split: str = Field("test", description="split to score")
+    revision: str = Field(
+        HUB_REVISION, description="hub revision; a local --data-dir is identified by its hash"
+    )
 
 
 @dataclass

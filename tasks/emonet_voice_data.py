@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from voxeval.errors import DataNotFoundError, VoxevalError
 from voxeval.task import DatasetInfo, hash_files
@@ -137,9 +137,13 @@ class Clip:
 class EmoNetOptions(BaseModel):
     """--task-args of both EmoNet-Voice tasks."""
 
-    revision: str = "main"  # hub revision, used only without --data-dir
-    bad_labels: Literal["skip", "error"] = "skip"  # unreadable label cells: count or stop
-    audio_cache: str | None = None  # where embedded audio is written (default ~/.cache/voxeval)
+    revision: str = Field("main", description="hub revision, used only without --data-dir")
+    bad_labels: Literal["skip", "error"] = Field(
+        "skip", description="unreadable label cells: skip and count them, or stop"
+    )
+    audio_cache: str | None = Field(
+        None, description="where embedded audio is written; default ~/.cache/voxeval"
+    )
 
 
 def load(data_dir: Path | None, options: EmoNetOptions) -> tuple[list[Clip], DatasetInfo]:

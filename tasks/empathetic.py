@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, field_validator
+from pydantic import BaseModel, Field, field_validator
 
 from voxeval.errors import DataNotFoundError
 from voxeval.hookspecs import hookimpl
@@ -131,9 +131,13 @@ PROMPT_SPOKEN = (
 class EDOptions(BaseModel):
     """--task-args: split, and the hub copy used when no --data-dir is given."""
 
-    split: Literal["train", "valid", "test"] = "test"
-    hub_id: str = "facebook/empathetic_dialogues"
-    revision: str = "refs/convert/parquet"  # the hub's parquet export of the script dataset
+    split: Literal["train", "valid", "test"] = Field("test", description="split to score")
+    hub_id: str = Field(
+        "facebook/empathetic_dialogues", description="hub dataset read without --data-dir"
+    )
+    revision: str = Field(
+        "refs/convert/parquet", description="hub revision: the parquet export of the dataset"
+    )
 
     @field_validator("split", mode="before")
     @classmethod
@@ -144,10 +148,14 @@ class EDOptions(BaseModel):
 class SpokenOptions(EDOptions):
     """Plus where the audio comes from: supplied WAVs or TTS on request."""
 
-    tts: Engine | None = None
-    tts_voice: str | None = None
-    tts_cache: Path | None = None  # default: $VOXEVAL_CACHE_DIR/tts or ~/.cache/voxeval/tts
-    audio_dir: Path | None = None  # default: audio/ beside the CSV files, or in --data-dir
+    tts: Engine | None = Field(None, description="synthesise the prompts' audio with this engine")
+    tts_voice: str | None = Field(None, description="voice of the TTS engine; default its own")
+    tts_cache: Path | None = Field(
+        None, description="TTS audio cache; default $VOXEVAL_CACHE_DIR/tts or ~/.cache/voxeval/tts"
+    )
+    audio_dir: Path | None = Field(
+        None, description="supplied audio; default audio/ beside the CSV files or in --data-dir"
+    )
 
 
 @dataclass

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from voxeval.errors import DataNotFoundError, VoxevalError
 from voxeval.hookspecs import hookimpl
@@ -58,8 +58,8 @@ PROMPT = (
 class SdEvalOptions(BaseModel):
     """--task-args: `hub=true` reads the manifest from the hub at `revision`."""
 
-    hub: bool = False
-    revision: str = REVISION
+    hub: bool = Field(False, description="read the manifest from the hub, not from --data-dir")
+    revision: str = Field(REVISION, description="hub revision of the manifest")
 
 
 @dataclass(frozen=True)

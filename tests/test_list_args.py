@@ -15,6 +15,7 @@ from voxeval.adapter import ADAPTERS, Adapter, AdapterArgs
 from voxeval.cli import main
 from voxeval.hookspecs import hookimpl
 from voxeval.plugins import BUILTIN_MODULES, get_plugin_manager
+from voxeval.task import TASKS
 
 
 def table_row(out: str, name: str) -> list[str]:
@@ -50,6 +51,19 @@ def test_json_documents_every_argument_of_every_builtin_adapter(capsys):
         assert info["args"], name  # batch_size at least
         undocumented += [f"{name}.{a['name']}" for a in info["args"] if not a["description"]]
     assert undocumented == [], "add Field(description=...) to these --model-args"
+
+
+def test_json_documents_every_task_argument(capsys):
+    names = sorted(n for n, owner in TASKS.owners().items() if owner in BUILTIN_MODULES)
+    assert {"demo-asr", "empathetic-dialogues-spoken", "adv-regression", "berst-asr"} <= set(names)
+    undocumented, documented = [], 0
+    for name in names:
+        assert main(["list", "tasks", name, "--json"]) == 0
+        args = json.loads(capsys.readouterr().out).get("args", [])
+        documented += sum(bool(a["description"]) for a in args)
+        undocumented += [f"{name}.{a['name']}" for a in args if not a["description"]]
+    assert documented >= 10
+    assert undocumented == [], "add Field(description=...) to these --task-args"
 
 
 def test_json_has_types_and_defaults(capsys):
