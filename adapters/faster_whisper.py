@@ -27,9 +27,11 @@ CTranslate2 may still round a batched matrix product differently from a single o
 on other hardware or compute types a near-tie between two tokens can in principle flip;
 the sequential path is the reference.
 
-On a CPU the 30-s encoder dominates and costs the same per clip either way, so batching
-gains little there (2-core VM, int8: 1.08x at batch_size 8, 1.04x at 16; see
-benches/faster_whisper.py); the gain is meant for GPUs, where one batch fills the device.
+On a CPU the 30-s encoder dominates and costs the same per clip at best, so batching gains
+little there; a CPU encodes the batch in slices of 2 clips (`encoder_batch_size`), because
+one call over 16 windows was about 25% slower per clip (see adapters/encoder_slices.py).
+The gain is meant for GPUs, where one batch fills the device; benches/faster_whisper.py
+measures it.
 `num_workers` is not offered: it only helps when `transcribe` is called from several
 threads, and the runner calls `predict` from one.
 """
@@ -47,6 +49,7 @@ import numpy as np
 from pydantic import Field, field_validator
 
 from voxeval.adapter import Adapter, AdapterArgs, TaskContext
+from voxeval.adapters.encoder_slices import encoder_slice
 from voxeval.errors import VoxevalError
 from voxeval.hookspecs import hookimpl
 from voxeval.types import ModelInput, Response, TaskKind
@@ -114,6 +117,9 @@ class FasterWhisperArgs(AdapterArgs):
     )
     condition_on_previous_text: bool = Field(
         False, description="prompt each window with the last one's text; matters past 30 s only"
+    )
+    encoder_batch_size: int = Field(
+        0, ge=0, description="batched path: clips per encoder call; 0: 2 on a CPU, else all"
     )
     vad_filter: bool = Field(False, description="drop non-speech with Silero VAD before decoding")
     vad_threshold: float = Field(
@@ -241,6 +247,9 @@ class FasterWhisperAdapter(Adapter):
         settings["batched"] = blocker is None
         if blocker:
             settings["sequential_because"] = blocker
+        elif self.model is not None:
+            size = encoder_slice(self.model.model.device, self.args.encoder_batch_size)
+            settings["encoder_batch_size"] = size or "batch"
         settings["clips"] = {path: self.clip_paths[path] for path in ("batched", "sequential")}
         return settings
 
@@ -340,6 +349,16 @@ class FasterWhisperAdapter(Adapter):
             self.tokenizer, previous, without_timestamps=True, hotwords=self.args.hotwords
         )
 
+    def _encode(self, features: np.ndarray) -> Any:
+        """The stacked windows' encoder output; in slices on a CPU (see encoder_slices)."""
+        size = encoder_slice(self.model.model.device, self.args.encoder_batch_size)
+        if size is None or features.shape[0] <= size:
+            return self.model.encode(features)
+        import ctranslate2
+
+        parts = [self.model.encode(features[i : i + size]) for i in range(0, len(features), size)]
+        return ctranslate2.StorageView.from_array(np.concatenate([np.asarray(p) for p in parts]))
+
     def _generate(self, features: np.ndarray) -> list[str | None]:
         """One encode + generate over the stacked windows; None marks a clip to re-run."""
         from faster_whisper.transcribe import get_suppressed_tokens
@@ -354,7 +373,7 @@ class FasterWhisperAdapter(Adapter):
             sampling = {"beam_size": a.beam_size, "patience": a.patience}
         max_length = len(prompt) + a.max_new_tokens if a.max_new_tokens else None
         results = self.model.model.generate(
-            self.model.encode(features),
+            self._encode(features),
             [list(prompt) for _ in range(features.shape[0])],
             length_penalty=a.length_penalty,
             repetition_penalty=a.repetition_penalty,

@@ -22,7 +22,7 @@ import numpy as np
 from pydantic import Field
 
 from voxeval.adapter import AdapterArgs, TaskContext
-from voxeval.adapters.hf_chunking import encoder_slice, slice_batches
+from voxeval.adapters.encoder_slices import encoder_slice, slice_batches
 from voxeval.adapters.hf_common import HFAdapter, HFArgs, to_mono_arrays
 from voxeval.errors import VoxevalError
 from voxeval.types import ModelInput, Response, TaskKind

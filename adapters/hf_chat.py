@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 from pydantic import Field
 
 from voxeval.adapter import AdapterArgs, TaskContext
-from voxeval.adapters.hf_chunking import encoder_slice, slice_batches
+from voxeval.adapters.encoder_slices import encoder_slice, slice_batches
 from voxeval.adapters.hf_common import HFAdapter, HFArgs, to_mono_arrays
 from voxeval.adapters.hf_labels import find_label, parse_scores
 from voxeval.errors import VoxevalError
