@@ -28,8 +28,8 @@ on other hardware or compute types a near-tie between two tokens can in principl
 the sequential path is the reference.
 
 On a CPU the 30-s encoder dominates and costs the same per clip at best, so batching gains
-little there; a CPU encodes the batch in slices of 2 clips (`encoder_batch_size`), because
-one call over 16 windows was about 25% slower per clip (see adapters/encoder_slices.py).
+little there; a CPU encodes one clip per call (`encoder_batch_size`), because one call
+over 16 windows was about 25% slower per clip (see adapters/encoder_slices.py).
 The gain is meant for GPUs, where one batch fills the device; benches/faster_whisper.py
 measures it.
 `num_workers` is not offered: it only helps when `transcribe` is called from several
@@ -119,7 +119,7 @@ class FasterWhisperArgs(AdapterArgs):
         False, description="prompt each window with the last one's text; matters past 30 s only"
     )
     encoder_batch_size: int = Field(
-        0, ge=0, description="batched path: clips per encoder call; 0: 2 on a CPU, else all"
+        0, ge=0, description="batched path: clips per encoder call; 0: 1 on a CPU, else all"
     )
     vad_filter: bool = Field(False, description="drop non-speech with Silero VAD before decoding")
     vad_threshold: float = Field(

@@ -22,7 +22,7 @@ import numpy as np
 from pydantic import Field
 
 from voxeval.adapter import AdapterArgs, TaskContext
-from voxeval.adapters.encoder_slices import encoder_slice, slice_batches
+from voxeval.adapters.encoder_slices import slice_batches
 from voxeval.adapters.hf_common import HFAdapter, HFArgs, to_mono_arrays
 from voxeval.errors import VoxevalError
 from voxeval.types import ModelInput, Response, TaskKind
@@ -43,7 +43,6 @@ class HFAsrArgs(HFArgs):
     max_new_tokens: int | None = Field(
         None, description="seq2seq only: tokens per clip; None keeps the model's limit"
     )
-    encoder_batch_size: int = Field(0, ge=0, description="Whisper: clips per encoder call; 0: auto")
 
 
 class HFAsrAdapter(HFAdapter):
@@ -98,9 +97,7 @@ class HFAsrAdapter(HFAdapter):
         self.sampling_rate = int(getattr(extractor, "sampling_rate", 16000))
         self.extra_info["family"] = self.family
         if self.family == "whisper":
-            size = encoder_slice(self.device.type, self.args.encoder_batch_size)
-            slice_batches(self.model.model.encoder, size)
-            self.extra_info["encoder_batch_size"] = size or "batch"
+            slice_batches(self.model.model.encoder, self.encoder_slice())
         if self.family != "ctc":
             self.generation_config = self._generation_config()
 
@@ -190,6 +187,10 @@ class HFAsrAdapter(HFAdapter):
         return texts
 
     def _ctc(self, audio: list[np.ndarray]) -> list[str]:
+        # The whole model is the encoder: on a CPU, padding a batch only adds work.
+        return [text for part in self.slices(len(audio)) for text in self._ctc_pass(audio[part])]
+
+    def _ctc_pass(self, audio: list[np.ndarray]) -> list[str]:
         extractor = self._extractor()
         use_mask = bool(getattr(extractor, "return_attention_mask", False))
         inputs = extractor(

@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 from pydantic import Field
 
 from voxeval.adapter import AdapterArgs, TaskContext
-from voxeval.adapters.encoder_slices import encoder_slice, slice_batches
+from voxeval.adapters.encoder_slices import slice_batches
 from voxeval.adapters.hf_common import HFAdapter, HFArgs, to_mono_arrays
 from voxeval.adapters.hf_labels import find_label, parse_scores
 from voxeval.errors import VoxevalError
@@ -39,7 +39,6 @@ class HFChatArgs(HFArgs):
         None, description="system message used when the input carries none"
     )
     batch_size: int = Field(4, description="inputs per generate call")
-    encoder_batch_size: int = Field(0, ge=0, description="clips per audio-encoder call; 0: auto")
 
 
 class HFAudioChatAdapter(HFAdapter):
@@ -97,9 +96,7 @@ class HFAudioChatAdapter(HFAdapter):
         inner = getattr(self.model, "model", None)
         tower = getattr(self.model, "audio_tower", None) or getattr(inner, "audio_tower", None)
         if tower is not None:
-            size = encoder_slice(self.device.type, self.args.encoder_batch_size)
-            slice_batches(tower, size)
-            self.extra_info["encoder_batch_size"] = size or "batch"
+            slice_batches(tower, self.encoder_slice())
 
     def _generation_config(self) -> Any:
         gen = copy.deepcopy(self.model.generation_config)

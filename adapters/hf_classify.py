@@ -150,7 +150,11 @@ class _HeadAdapter(HFAdapter):
         return super().load_model(loader, config=config, strict=strict, hint=hint)
 
     def _logits(self, batch: list[ModelInput]) -> np.ndarray:
-        """One padded forward pass; float64 logits of shape (batch, num_labels)."""
+        """Float64 logits of shape (batch, num_labels), in encoder-sized padded passes."""
+        # The whole model is the encoder: on a CPU, padding a batch only adds work.
+        return np.concatenate([self._logits_pass(batch[part]) for part in self.slices(len(batch))])
+
+    def _logits_pass(self, batch: list[ModelInput]) -> np.ndarray:
         import torch
 
         audio = to_mono_arrays(batch, self.sampling_rate)

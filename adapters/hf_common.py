@@ -17,6 +17,7 @@ import numpy as np
 from pydantic import Field
 
 from voxeval.adapter import Adapter, AdapterArgs, TaskContext
+from voxeval.adapters.encoder_slices import encoder_slice
 from voxeval.audio import resample
 from voxeval.errors import VoxevalError
 from voxeval.types import ModelInput
@@ -42,7 +43,10 @@ class HFArgs(AdapterArgs):
     trust_remote_code: bool = Field(
         False, description="let transformers run the model's own code (only passed when true)"
     )
-    batch_size: int = Field(8, description="clips per forward pass")
+    batch_size: int = Field(8, description="clips per predict call (one generate call)")
+    encoder_batch_size: int = Field(
+        0, ge=0, description="clips per audio-encoder pass; 0: 1 on a CPU, the whole batch else"
+    )
 
 
 def import_backend() -> tuple[Any, Any]:
@@ -143,6 +147,17 @@ class HFAdapter(Adapter):
         self.device: Any = None
         self.torch_dtype: Any = None
         self.extra_info: dict[str, Any] = {}
+
+    def encoder_slice(self) -> int | None:
+        """Clips per audio-encoder pass (None: the whole batch); recorded in model_info."""
+        size = encoder_slice(self.device.type, self.args.encoder_batch_size)
+        self.extra_info["encoder_batch_size"] = size or "batch"
+        return size
+
+    def slices(self, n: int) -> list[slice]:
+        """Index ranges of n clips in encoder-sized groups, for encoder-only models."""
+        size = self.encoder_slice() or n
+        return [slice(start, start + size) for start in range(0, n, size)]
 
     # -- loading -------------------------------------------------------------------------
     def load(self) -> None:

@@ -180,7 +180,8 @@ def test_model_info_reports_size_revision_dtype_device(tiny):
 
 @pytest.mark.parametrize("model_name", ["whisper", "ctc"])
 def test_asr_batches_equal_single_clips(adapter, clips, model_name):
-    model = adapter("hf-asr", model_name, max_new_tokens=12)
+    # encoder_batch_size=8: one padded pass, so that padding and masks are exercised
+    model = adapter("hf-asr", model_name, max_new_tokens=12, encoder_batch_size=8)
     batched, single = batched_and_single(model, inputs(clips), ASR)
     assert all(isinstance(r.text, str) and r.error is None for r in batched)
     assert [r.text for r in batched] == [r.text for r in single]
@@ -215,11 +216,34 @@ def test_asr_refuses_a_classifier_checkpoint(tiny):
         model.load()
 
 
+@pytest.mark.parametrize(
+    ("name", "model_name", "kind"),
+    [
+        ("hf-asr", "ctc", "asr"),
+        ("hf-audio-classifier", "classifier", "classification"),
+        ("hf-regressor", "regressor", "regression"),
+    ],
+)
+def test_encoder_only_models_take_one_clip_per_pass_on_a_cpu(
+    adapter, clips, name, model_name, kind
+):
+    model = adapter(name, model_name)
+    seen: list[tuple[int, ...]] = []
+    hook = model.model.register_forward_hook(lambda m, i, o: seen.append(tuple(o.logits.shape)))
+    try:
+        labels = EMOTIONS if kind == "classification" else None
+        out = model.predict(inputs(clips), TaskContext(name="t", kind=kind, labels=labels))
+    finally:
+        hook.remove()
+    assert len(out) == 3 and [shape[0] for shape in seen] == [1, 1, 1]
+    assert model.model_info()["encoder_batch_size"] == 1
+
+
 # -- hf-audio-classifier -----------------------------------------------------------------------
 
 
 def test_classifier_maps_synonyms_and_batches(adapter, clips):
-    model = adapter("hf-audio-classifier", "classifier")
+    model = adapter("hf-audio-classifier", "classifier", encoder_batch_size=8)
     task = TaskContext(name="ser", kind="classification", labels=EMOTIONS)
     batched, single = batched_and_single(model, inputs(clips), task)
     for b, s in zip(batched, single, strict=True):
@@ -288,7 +312,7 @@ def test_classifier_label_map_mistakes_are_errors(adapter, clips, label_map, nee
 
 
 def test_regressor_returns_named_values_and_batches(adapter, clips):
-    model = adapter("hf-regressor", "regressor")
+    model = adapter("hf-regressor", "regressor", encoder_batch_size=8)
     batched, single = batched_and_single(
         model, inputs(clips), TaskContext(name="adv", kind="regression")
     )
