@@ -21,17 +21,10 @@ Paths (which one ran is counted in `decoding["clips"]`):
               sampling included, follows faster-whisper's own code), and a clip judged
               silent by the no-speech rule comes back empty.
 
-Remaining difference: none measured (int8 on CPU: 0 of the 30 bundled demo clips differ
-at batch_size 8 or 16; tests/test_asr_backends.py checks them plus a silent clip at 8).
-CTranslate2 may still round a batched matrix product differently from a single one, so
-on other hardware or compute types a near-tie between two tokens can in principle flip;
-the sequential path is the reference.
-
-On a CPU the 30-s encoder dominates and costs the same per clip at best, so batching gains
-little there; a CPU encodes one clip per call (`encoder_batch_size`), because one call
-over 16 windows was about 25% slower per clip (see adapters/encoder_slices.py).
-The gain is meant for GPUs, where one batch fills the device; benches/faster_whisper.py
-measures it.
+Remaining difference: none measured (0 of 120 demo clips differ at batch_size 8 or 16,
+int8 on CPU); CTranslate2 may round a batched product differently on other hardware, so
+the sequential path is the reference. On a CPU the encoder runs one clip per call
+(`encoder_batch_size`; see adapters/encoder_slices.py and docs/adapters.md).
 `num_workers` is not offered: it only helps when `transcribe` is called from several
 threads, and the runner calls `predict` from one.
 """
