@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 from pydantic import ConfigDict, Field
 
-from voxeval.adapter import ADAPTERS, Adapter, AdapterArgs, TaskContext
+from voxeval.adapter import ADAPTERS, Adapter, AdapterArgs, TaskContext, prefixed_args
 from voxeval.errors import VoxevalError
 from voxeval.hookspecs import hookimpl
 from voxeval.types import ModelInput, Response, TaskKind, Usage
@@ -95,8 +95,7 @@ def _stage(name: str, prefix: str, extra: dict[str, Any], needs: str) -> Adapter
             f"cascade: {prefix}={name!r} cannot serve as the {prefix.upper()} stage (it "
             f"supports {', '.join(sorted(cls.supports))})."
         )
-    own = {k.removeprefix(f"{prefix}."): v for k, v in extra.items() if k.startswith(prefix)}
-    return cls.from_args(own)
+    return cls.from_args(prefixed_args(extra, prefix))
 
 
 def _combine(heard: Response, answer: Response | None) -> Response:

@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import numpy as np
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from voxeval.adapter import Adapter, AdapterArgs, TaskContext
 from voxeval.adapters.encoder_slices import encoder_slice
@@ -50,16 +50,6 @@ from voxeval.types import ModelInput, Response, TaskKind
 ENGLISH = {"en", "english"}
 FALLBACK_STEP = 0.2  # faster-whisper's default temperatures are 0.0, 0.2, ..., 1.0
 MAX_INITIAL_TIMESTAMP = 1.0  # transcribe's default, passed alike so both paths match
-NULLABLE = (
-    "model",
-    "language",
-    "initial_prompt",
-    "hotwords",
-    "compression_ratio_threshold",
-    "log_prob_threshold",
-    "no_speech_threshold",
-    "max_new_tokens",
-)
 
 
 class FasterWhisperArgs(AdapterArgs):
@@ -121,14 +111,6 @@ class FasterWhisperArgs(AdapterArgs):
     vad_min_silence_ms: int = Field(
         2000, ge=0, description="VAD: silences at least this long split the speech"
     )
-
-    @field_validator(*NULLABLE, mode="before")
-    @classmethod
-    def _none_words(cls, value: Any) -> Any:
-        # `--model-args` values are strings: "none" or an empty value means unset.
-        if isinstance(value, str) and value.strip().lower() in ("", "none", "null"):
-            return None
-        return value
 
     def temperatures(self) -> list[float]:
         """The temperatures tried in order (faster-whisper's default list at the defaults)."""

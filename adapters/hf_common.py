@@ -150,9 +150,7 @@ class HFAdapter(Adapter):
 
     def encoder_slice(self) -> int | None:
         """Clips per audio-encoder pass (None: the whole batch); recorded in model_info."""
-        size = encoder_slice(self.device.type, self.args.encoder_batch_size)
-        self.extra_info["encoder_batch_size"] = size or "batch"
-        return size
+        return encoder_slice(self.device.type, self.args.encoder_batch_size)
 
     def slices(self, n: int) -> list[slice]:
         """Index ranges of n clips in encoder-sized groups, for encoder-only models."""
@@ -270,6 +268,7 @@ class HFAdapter(Adapter):
             device=str(self.device),
             transformers=transformers.__version__,
             torch=torch.__version__,
+            encoder_batch_size=self.encoder_slice() or "batch",
         )
         info.update(copy.deepcopy(self.extra_info))
         return info

@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 import numpy as np
 from pydantic import Field, field_validator, model_validator
 
-from voxeval.adapter import Adapter, AdapterArgs, TaskContext
+from voxeval.adapter import Adapter, AdapterArgs, TaskContext, prefixed_args
 from voxeval.errors import VoxevalError
 from voxeval.hookspecs import hookimpl
 from voxeval.types import ModelInput, Response, TaskKind
@@ -52,14 +52,11 @@ class PocketsphinxArgs(AdapterArgs):
     @classmethod
     def _dotted_config(cls, data: Any) -> Any:
         # `--model-args` is flat key=value, so `config.lw=9` stands for config={"lw": "9"}.
-        if not isinstance(data, dict) or not any(str(k).startswith("config.") for k in data):
+        dotted = prefixed_args(data, "config") if isinstance(data, dict) else {}
+        if not dotted:
             return data
-        data = dict(data)
-        config = dict(data.get("config") or {})
-        for key in [k for k in data if str(k).startswith("config.")]:
-            config[key.removeprefix("config.")] = data.pop(key)
-        data["config"] = config
-        return data
+        rest = {k: v for k, v in data.items() if not str(k).startswith("config.")}
+        return rest | {"config": dict(rest.get("config") or {}) | dotted}
 
     @field_validator("config")
     @classmethod

@@ -33,7 +33,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -76,7 +76,6 @@ class Spec:
     clips: int
     tokens: int
     prompt: str | None = None
-    extra_args: dict[str, Any] = field(default_factory=dict)
 
 
 SPECS = {

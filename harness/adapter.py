@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+import types
+from typing import Any, ClassVar, Union, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from voxeval.errors import VoxevalError
 from voxeval.plugins import Registry
@@ -17,6 +18,36 @@ class AdapterArgs(BaseModel):
     model_config = ConfigDict(extra="forbid", protected_namespaces=())
 
     batch_size: int = Field(1, description="inputs handed to the adapter per predict call")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _none_words(cls, data: Any) -> Any:
+        # `--model-args` values are strings: "none", "null" or nothing unsets an optional one.
+        if not isinstance(data, dict):
+            return data
+        return {
+            key: None if _is_none_word(value) and _optional(cls, key) else value
+            for key, value in data.items()
+        }
+
+
+def _is_none_word(value: Any) -> bool:
+    return isinstance(value, str) and value.strip().lower() in ("", "none", "null")
+
+
+def _optional(args: type[BaseModel], key: str) -> bool:
+    """True if the field `key` accepts None."""
+    field = args.model_fields.get(key)
+    if field is None:
+        return False
+    union = get_origin(field.annotation) in (Union, types.UnionType)
+    return field.annotation is None or (union and type(None) in get_args(field.annotation))
+
+
+def prefixed_args(raw: dict[str, Any], prefix: str) -> dict[str, Any]:
+    """The `PREFIX.KEY=VALUE` entries of flat `--model-args`, keyed by KEY."""
+    dotted = f"{prefix}."
+    return {str(k).removeprefix(dotted): v for k, v in raw.items() if str(k).startswith(dotted)}
 
 
 class TaskContext(BaseModel):

@@ -96,6 +96,8 @@ def format_details(info: dict[str, Any], flag: str | None) -> str:
         f"  {key.ljust(width)}  {', '.join(v) if isinstance(v, list) else v}"
         for key, v in head.items()
     ]
+    if flag is None:
+        return "\n".join(lines)
     rows = [
         {
             "name": r["name"],
@@ -105,8 +107,6 @@ def format_details(info: dict[str, Any], flag: str | None) -> str:
         }
         for r in info["args"]
     ]
-    if flag is None:
-        return "\n".join(lines)
     lines += ["", f"{flag} (key=value,key=value):" if rows else f"{flag}: none"]
     if rows:
         lines.append(format_table(rows))

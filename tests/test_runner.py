@@ -242,3 +242,15 @@ def test_redact_hides_credentials_but_keeps_token_counts():
         "prompt": REDACTED,
         "stop_token": None,
     }
+
+
+def test_none_words_unset_optional_model_args_only():
+    from voxeval.adapters.faster_whisper import FasterWhisperArgs
+    from voxeval.adapters.openai_compat import OpenAIArgs
+
+    args = OpenAIArgs(model="m", temperature="none", seed="null", system_prompt="")
+    assert (args.temperature, args.seed, args.system_prompt) == (None, None, None)
+    assert FasterWhisperArgs(language="None", max_new_tokens="").language is None
+    with pytest.raises(ValueError):
+        OpenAIArgs(model="m", concurrency="none")  # not optional: still an error
+    assert OpenAIArgs(model="none").model == "none"  # a required str keeps the word
