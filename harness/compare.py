@@ -6,11 +6,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from voxeval.checkpoint import SamplesFile
 from voxeval.errors import VoxevalError
 from voxeval.gate import DEFAULT_MIN_SHARED
 from voxeval.paired import PairedResult, compare_predictions
-from voxeval.results import RunResult, TaskResult, read_run
+from voxeval.results import RunFolder, RunResult, TaskResult, find_run
 from voxeval.scoring import field_value
 from voxeval.task import TASKS, Task
 
@@ -29,51 +28,29 @@ class TaskComparison:
     problem: str | None = None
 
 
-def load_run(path: Path) -> tuple[RunResult, Path]:
-    """A run folder, or a folder holding exactly one run folder (e.g. <out>/<model>)."""
-    path = Path(path)
-    if (path / "run.json").is_file():
-        return read_run(path), path
-    inner = sorted(p.parent for p in path.glob("*/run.json"))
-    if len(inner) == 1:
-        return read_run(inner[0]), inner[0]
-    raise VoxevalError(
-        f"{path} is not a run folder (no run.json)"
-        + (f" and holds {len(inner)} runs; name one of them." if inner else ".")
-    )
-
-
 def compare_runs(
     dir_a: Path, dir_b: Path, min_shared: int = DEFAULT_MIN_SHARED, seed: int = 0
 ) -> tuple[RunResult, RunResult, list[TaskComparison]]:
     """Compare every task of run A that run B also has (B − A, direction in each result)."""
-    run_a, dir_a = load_run(dir_a)
-    run_b, dir_b = load_run(dir_b)
+    folder_a, folder_b = find_run(dir_a), find_run(dir_b)
     out = []
-    for name, task_a in run_a.tasks.items():
-        task_b = run_b.tasks.get(name)
-        if task_b is None:
+    for name in folder_a.run.tasks:
+        if name not in folder_b.run.tasks:
             out.append(TaskComparison(name, problem=f"task {name!r} is missing from run B"))
             continue
         try:
-            out.append(_compare_task(name, task_a, task_b, dir_a, dir_b, min_shared, seed))
-        except VoxevalError as exc:  # incomparable, or a task whose plugin is not installed
+            out.append(_compare_task(name, folder_a, folder_b, min_shared, seed))
+        except VoxevalError as exc:  # incomparable, corrupt, or a plugin not installed here
             out.append(TaskComparison(name, problem=str(exc)))
-    return run_a, run_b, out
+    return folder_a.run, folder_b.run, out
 
 
 def _compare_task(
-    name: str,
-    task_a: TaskResult,
-    task_b: TaskResult,
-    dir_a: Path,
-    dir_b: Path,
-    min_shared: int,
-    seed: int,
+    name: str, folder_a: RunFolder, folder_b: RunFolder, min_shared: int, seed: int
 ) -> TaskComparison:
-    _check_same_data(name, task_a, task_b)
+    _check_same_data(name, folder_a.run.tasks[name], folder_b.run.tasks[name])
     task = TASKS.get(name)
-    rows_a, rows_b = _shared_rows(task, dir_a / task_a.samples_file, dir_b / task_b.samples_file)
+    rows_a, rows_b = _shared_rows(task, folder_a, folder_b)
     if len(rows_a) < min_shared:
         raise IncomparableError(
             f"{name}: only {len(rows_a)} samples were scored in both runs (need {min_shared})"
@@ -107,11 +84,13 @@ def _check_same_data(name: str, a: TaskResult, b: TaskResult) -> None:
 
 
 def _shared_rows(
-    task: type[Task], path_a: Path, path_b: Path
+    task: type[Task], folder_a: RunFolder, folder_b: RunFolder
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    records_a, records_b = SamplesFile(path_a).read(), SamplesFile(path_b).read()
+    records_a = folder_a.samples(task.name).latest  # a bad line anywhere: incomparable
+    records_b = folder_b.samples(task.name).latest
     if not records_a or not records_b:
-        missing = path_a if not records_a else path_b
+        folder = folder_a if not records_a else folder_b
+        missing = folder.path / folder.samples_name(task.name)
         raise IncomparableError(f"{task.name}: no sample records in {missing}")
     shared = [
         sid

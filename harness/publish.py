@@ -19,16 +19,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 from voxeval.errors import VoxevalError
+from voxeval.results.schema import RUN_FILE
+from voxeval.secrets import MIN_SECRET_LENGTH, find_secret
 
 DEFAULT_RESULTS = Path("results")
 DEFAULT_PORT = 8501
-SECRET_PATTERNS = {
-    "an OpenAI-style key (sk-…)": re.compile(r"(?<![A-Za-z0-9])sk-[A-Za-z0-9_-]{16,}"),
-    "a Hugging Face token (hf_…)": re.compile(r"(?<![A-Za-z0-9])hf_[A-Za-z0-9]{20,}"),
-    "a bearer token (Bearer …)": re.compile(r"Bearer\s+[A-Za-z0-9._~+/=-]{12,}"),
-}
-SECRET_ENV_NAME = re.compile(r"KEY|TOKEN|SECRET", re.I)
-MIN_ENV_SECRET = 8  # shorter env values ("1", "true") would match everywhere
+SECRET_ENV_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD", re.I)
+MAX_PUBLISHED_FILE = 2**30  # one samples file; far above 100k records
+LAYERS = ("runs", "demo")
 
 
 class PublishError(VoxevalError):
@@ -52,7 +50,7 @@ class PublishOutcome:
 
 def add_leaderboard_commands(sub: Any) -> None:
     """Register `publish` and `leaderboard` on an argparse subparsers object."""
-    from voxeval.cli import path_arg
+    from voxeval.cli import count_arg, path_arg
 
     pub = sub.add_parser("publish", help="validate a finished run and copy it into results/")
     pub.add_argument("run_dir", type=path_arg, help="a run folder (holding run.json)")
@@ -63,7 +61,7 @@ def add_leaderboard_commands(sub: Any) -> None:
 
     board = sub.add_parser("leaderboard", help="serve the leaderboard app over results/")
     board.add_argument("--results-dir", type=path_arg, default=DEFAULT_RESULTS)
-    board.add_argument("--port", type=int, default=DEFAULT_PORT)
+    board.add_argument("--port", type=count_arg(1, 65535), default=DEFAULT_PORT)
     board.add_argument("--host", default="127.0.0.1", help="address to listen on")
     board.set_defaults(handler=cmd_leaderboard)
 
@@ -80,9 +78,10 @@ def load_card(path: Path) -> dict[str, Any]:
     from pydantic import ValidationError
 
     from voxeval.leaderboard.card import ModelCard
+    from voxeval.results.files import strict_json
 
     try:
-        card = ModelCard.model_validate_json(Path(path).read_text(encoding="utf-8"))
+        card = ModelCard.model_validate(strict_json(Path(path).read_bytes()))
     except OSError as exc:
         raise PublishError(f"Cannot read model card {path}: {exc.strerror or exc}.") from None
     except ValidationError as exc:
@@ -90,49 +89,70 @@ def load_card(path: Path) -> dict[str, Any]:
             f"{'.'.join(map(str, e['loc'])) or 'card'}: {e['msg']}" for e in exc.errors()
         )
         raise PublishError(f"Model card {path} is not valid: {problems}.") from None
+    except ValueError as exc:
+        raise PublishError(f"Model card {path} is not valid JSON: {exc}.") from None
     return card.model_dump(exclude_none=True)
 
 
-def _files_to_copy(run: Any, run_dir: Path) -> list[Path]:
-    """run.json, every task's samples JSONL and any judge JSONL beside it."""
-    files = [run_dir / "run.json"]
-    for task in run.tasks.values():
-        samples = run_dir / task.samples_file
-        if Path(task.samples_file).name != task.samples_file or not samples.is_file():
+def _contents(folder: Any) -> dict[str, bytes]:
+    """run.json, every task's samples file (all lines valid) and its judge file if any."""
+    from voxeval.results import CorruptRecordsError
+    from voxeval.results.files import read_bytes
+    from voxeval.workspace import safe_name
+
+    names = [RUN_FILE]
+    for name, task in folder.run.tasks.items():
+        try:
+            folder.samples(name)
+        except CorruptRecordsError as exc:
+            raise PublishError(f"Refusing to publish: {exc}") from None
+        names.append(task.samples_file)
+        judge = folder.judge_rows(name)
+        if judge.bad:
+            raise PublishError(f"Refusing to publish: {judge.problem(folder.path)}.")
+        if judge.valid_lines:
+            names.append(f"judge-{safe_name(name)}.jsonl")
+    out = {}
+    for name in dict.fromkeys(names):
+        try:
+            out[name] = read_bytes(folder.path, name, MAX_PUBLISHED_FILE)
+        except FileNotFoundError:
             raise PublishError(
-                f"{run_dir}: task {task.task!r} names samples file {task.samples_file!r}, "
-                "which is not in the run folder; publish the complete run folder."
-            )
-        files.append(samples)
-    files.extend(sorted(run_dir.glob("judge-*.jsonl")))
-    return list(dict.fromkeys(files))
+                f"{folder.path}: {name} is named in {RUN_FILE} but is not in the run folder; "
+                "publish the complete run folder."
+            ) from None
+    return out
 
 
-def _env_secrets() -> dict[str, str]:
+def _exact_secrets(run: Any) -> dict[str, str]:
+    """Values of secret-named variables and of every variable a run's `*api_key_env` names."""
+    named = {name for name in os.environ if SECRET_ENV_NAME.search(name)}
+    named |= {v for v in _api_key_envs(run.model_dump(mode="json")) if v in os.environ}
     return {
-        name: value
-        for name, value in os.environ.items()
-        if SECRET_ENV_NAME.search(name) and len(value.strip()) >= MIN_ENV_SECRET
+        f"the value of environment variable {name}": os.environ[name]
+        for name in sorted(named)
+        if len(os.environ[name].strip()) >= MIN_SECRET_LENGTH
     }
 
 
-def find_secret(text: str, env: dict[str, str]) -> str | None:
-    """What secret-looking thing `text` holds (never the secret itself), or None."""
-    for what, pattern in SECRET_PATTERNS.items():
-        if pattern.search(text):
-            return what
-    for name, value in env.items():
-        if value in text:
-            return f"the value of environment variable {name}"
-    return None
+def _api_key_envs(data: Any) -> list[str]:
+    """Every string under a key ending in api_key_env, anywhere (model, stages, judge)."""
+    if isinstance(data, dict):
+        found = [
+            v for k, v in data.items() if str(k).endswith("api_key_env") and isinstance(v, str)
+        ]
+        return found + [x for v in data.values() for x in _api_key_envs(v)]
+    if isinstance(data, list):
+        return [x for v in data for x in _api_key_envs(v)]
+    return []
 
 
-def scan_for_secrets(files: dict[str, str]) -> None:
+def scan_for_secrets(files: dict[str, str], exact: dict[str, str] | None = None) -> None:
     """Refuse (naming the file and line) if any text holds a secret-looking string."""
-    env = _env_secrets()
+    exact = exact if exact is not None else {}
     for name, text in files.items():
         for lineno, line in enumerate(text.splitlines(), 1):
-            what = find_secret(line, env)
+            what = find_secret(line, exact)
             if what:
                 raise PublishError(
                     f"Refusing to publish: {name} line {lineno} contains {what}. Remove it "
@@ -142,10 +162,11 @@ def scan_for_secrets(files: dict[str, str]) -> None:
 
 
 def validate_run(run_dir: Path) -> Any:
-    """The run if it can be published: valid schema, status success, at least one task."""
-    from voxeval.results import read_run
+    """The run folder if it can be published: valid, status success, at least one task."""
+    from voxeval.results import open_run
 
-    run = read_run(run_dir)
+    folder = open_run(run_dir)
+    run = folder.run
     if run.status != "success":
         hint = (
             " Resume it with the same `voxeval run` command first."
@@ -158,24 +179,62 @@ def validate_run(run_dir: Path) -> Any:
         )
     if not run.tasks:
         raise PublishError(f"{run_dir} has no task results to publish.")
-    return run
+    return folder
 
 
 def destination(run: Any, results_dir: Path) -> Path:
-    """results/runs/<model>/<run_id>, or results/demo/… when any task ran on demo data."""
+    """results/runs/<model>/<run_id>, or results/demo/… when any task ran on demo data.
+
+    Every part is one safe path component, and the result is checked to lie inside
+    `results_dir` with no symbolic link on the way.
+    """
     from voxeval.leaderboard.identity import is_demo_run, model_key
+    from voxeval.results.files import check_bare_name
     from voxeval.workspace import safe_name
 
     raw = run.model_dump(mode="json")
     layer = "demo" if is_demo_run(raw) else "runs"
-    return Path(results_dir) / layer / safe_name(model_key(raw["model"])) / run.run_id
+    model = check_bare_name(safe_name(model_key(raw["model"]))[:200], "model folder")
+    dest = Path(results_dir) / layer / model / check_bare_name(run.run_id, "run id")
+    _inside(dest, Path(results_dir))
+    return dest
+
+
+def _inside(dest: Path, root: Path) -> None:
+    """Refuse a destination outside `root` or reached through a symbolic link."""
+    top = root.resolve()
+    here = top
+    for part in dest.relative_to(root).parts:
+        here = here / part
+        if here.is_symlink():
+            raise PublishError(
+                f"{here} is a symbolic link; publish never writes through links. Remove it."
+            )
+    if not dest.resolve().is_relative_to(top):
+        raise PublishError(f"{dest} would lie outside the results folder {root}; refusing.")
 
 
 def _same(dest: Path, contents: dict[str, bytes]) -> bool:
+    from voxeval.results.files import read_bytes
+
     present = {p.name for p in dest.iterdir()} if dest.is_dir() else set()
     if present != set(contents):
         return False
-    return all((dest / name).read_bytes() == data for name, data in contents.items())
+    try:
+        return all(
+            read_bytes(dest, name, MAX_PUBLISHED_FILE) == data for name, data in contents.items()
+        )
+    except VoxevalError:
+        return False
+
+
+def _existing_card(dest: Path) -> bytes | None:
+    from voxeval.results.files import read_bytes
+
+    try:
+        return read_bytes(dest, "card.json", what="model card")
+    except (FileNotFoundError, NotADirectoryError):
+        return None
 
 
 def publish_run(
@@ -185,46 +244,50 @@ def publish_run(
     replace: bool = False,
 ) -> PublishOutcome:
     """Validate a run, scan it for secrets and copy it (with its card) into `results_dir`."""
-    run_dir = Path(run_dir)
-    run = validate_run(run_dir)
-    contents = {p.name: p.read_bytes() for p in _files_to_copy(run, run_dir)}
-    dest = destination(run, results_dir)
+    folder = validate_run(Path(run_dir))
+    contents = _contents(folder)
+    dest = destination(folder.run, results_dir)
     if card is not None:
         contents["card.json"] = (json.dumps(load_card(card), indent=2) + "\n").encode()
-    elif (dest / "card.json").is_file():  # publishing again without --card keeps the card
-        contents["card.json"] = (dest / "card.json").read_bytes()
-    scan_for_secrets({n: d.decode("utf-8", errors="replace") for n, d in contents.items()})
-    if dest.resolve() == run_dir.resolve() or _same(dest, contents):
+    elif (kept := _existing_card(dest)) is not None:  # publishing again keeps the card
+        contents["card.json"] = kept
+    texts = {n: d.decode("utf-8", errors="replace") for n, d in contents.items()}
+    scan_for_secrets(texts, _exact_secrets(folder.run))
+    if dest.resolve() == folder.path.resolve() or _same(dest, contents):
         return PublishOutcome(dest, "unchanged")
     if dest.exists() and not replace:
         raise PublishError(
-            f"{dest} already holds a different copy of run {run.run_id} (re-scored, resumed "
-            "or another card?). Pass --replace to overwrite it."
+            f"{dest} already holds a different copy of run {folder.run.run_id} (re-scored, "
+            "resumed or another card?). Pass --replace to overwrite it."
         )
     existed = dest.exists()
-    _install(dest, contents)
+    _install(dest, contents, Path(results_dir))
     return PublishOutcome(dest, "replaced" if existed else "published")
 
 
-def _install(dest: Path, contents: dict[str, bytes]) -> None:
-    """Write into a hidden temporary folder beside `dest`, then rename it into place."""
+def _install(dest: Path, contents: dict[str, bytes], root: Path) -> None:
+    """Write a hidden temporary folder beside `dest`, then swap it into place by renames.
+
+    A replaced copy is renamed aside and removed only after the new one is in place; every
+    path touched is inside the results folder (checked again after the folders exist).
+    """
     dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name}."))
+    _inside(dest, root)
+    tmp = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name}.new-"))
+    old = None
     try:
         for name, data in contents.items():
             (tmp / name).write_bytes(data)
             os.chmod(tmp / name, 0o644)
         os.chmod(tmp, 0o755)
-        old = None
         if dest.exists():
-            old = dest.with_name(f".{dest.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(dest, old)
+            old = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name}.old-"))
+            os.replace(dest, old / dest.name)
         os.replace(tmp, dest)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def streamlit_command(results_dir: Path, port: int, host: str) -> list[str]:

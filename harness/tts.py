@@ -38,7 +38,7 @@ def run_tts(command: list[str]) -> None:
 
 def default_cache_dir() -> Path:
     """The shared TTS cache: $VOXEVAL_CACHE_DIR/tts or ~/.cache/voxeval/tts."""
-    from voxeval.judge import cache_dir
+    from voxeval.workspace import cache_dir
 
     return cache_dir() / "tts"
 

@@ -15,6 +15,18 @@ def safe_name(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "unnamed"
 
 
+CACHE_ENV = "VOXEVAL_CACHE_DIR"
+
+
+def cache_dir() -> Path:
+    """voxeval's own cache (judge replies, leaderboard index): $VOXEVAL_CACHE_DIR or
+    ~/.cache/voxeval."""
+    import os
+
+    root = os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "voxeval"
+    return Path(root)
+
+
 def prepare_output_dir(path: Path) -> Path:
     """Create `path` and prove it is writable, before any model is loaded."""
     try:

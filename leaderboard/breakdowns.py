@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pandas as pd
@@ -12,14 +11,16 @@ from voxeval.leaderboard.units import apply_units
 COLUMNS = ["model", "field", "group", "metric", "value", "ci_low", "ci_high", "n"]
 
 
-def _rows(run_file: Path, task: str, model: str) -> list[dict[str, object]]:
+def _rows(run_dir: Path, task: str, model: str) -> list[dict[str, object]]:
+    from voxeval.errors import VoxevalError
+    from voxeval.results import open_run
+
     try:
-        run = json.loads(run_file.read_bytes())
-        fields = run["tasks"][task].get("breakdowns") or {}
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        result = open_run(run_dir).run.tasks.get(task)
+    except VoxevalError:  # listed among the unreadable runs on the overview
         return []
     out = []
-    for field, groups in fields.items():
+    for field, groups in (result.breakdowns if result else {}).items():
         for group, metrics in groups.items():
             for metric, v in metrics.items():
                 out.append(
@@ -28,10 +29,10 @@ def _rows(run_file: Path, task: str, model: str) -> list[dict[str, object]]:
                         "field": field,
                         "group": group,
                         "metric": metric,
-                        "value": v.get("value"),
-                        "ci_low": v.get("ci_low"),
-                        "ci_high": v.get("ci_high"),
-                        "n": v.get("n"),
+                        "value": v.value,
+                        "ci_low": v.ci_low,
+                        "ci_high": v.ci_high,
+                        "n": v.n,
                     }
                 )
     return out
@@ -47,7 +48,7 @@ def load(root: Path, runs: tuple[tuple[str, str], ...], task: str) -> pd.DataFra
     """Breakdown rows (display units) of the given (model, run folder) pairs for `task`."""
     rows = []
     for model, path in runs:
-        rows.extend(_rows(Path(root) / path / "run.json", task, model))
+        rows.extend(_rows(Path(root) / path, task, model))
     if not rows:
         return pd.DataFrame(columns=COLUMNS)
     frame = apply_units(pd.DataFrame(rows, columns=COLUMNS))

@@ -336,9 +336,27 @@ def format_parameters(count: float | None) -> str:
     return f"{count:.0f}"
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: object) -> object:
+    """A text cell a spreadsheet would run as a formula, prefixed with ' (OWASP's advice)."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
 def to_csv(frame: pd.DataFrame) -> bytes:
-    """CSV bytes for a download button (missing values empty)."""
-    return frame.to_csv(index=False).encode("utf-8")
+    """CSV bytes for a download button (missing values empty; formula-like text escaped).
+
+    Model names, predictions and replies come from strangers' run folders, so a cell such
+    as `=HYPERLINK(...)` must stay text when the file is opened in a spreadsheet.
+    """
+    safe = frame.copy()
+    safe.columns = [spreadsheet_safe(str(c)) for c in safe.columns]
+    for column in safe.columns[safe.dtypes.eq(object) | safe.dtypes.astype(str).eq("str")]:
+        safe[column] = safe[column].map(spreadsheet_safe)
+    return safe.to_csv(index=False).encode("utf-8")
 
 
 def to_json(frame: pd.DataFrame) -> bytes:

@@ -2,9 +2,12 @@
 
 Layout: `<root>/runs/<model>/<run_id>/run.json` and `<root>/demo/<model>/<run_id>/run.json`
 (what `voxeval publish` writes); a plain `voxeval run` output folder
-(`<root>/<model>/<run_id>/run.json`) works too. The index holds one row per run × task ×
-metric and each run's (mtime, size) signature; a load re-parses only run folders whose
-run.json or card.json changed, so 10,000 runs load from one parquet file.
+(`<root>/<model>/<run_id>/run.json`) works too. Symbolic links are not followed. Each run is
+read through voxeval's one results reader, so a folder that fails validation is listed as
+a problem, never shown. The index holds one row per run × task × metric and each run's
+(mtime, size) signature; a load re-parses only run folders whose run.json or card.json
+changed, so 10,000 runs load from one parquet file. It lives in the user's cache, never in
+the results folder: reading results writes nothing there.
 """
 
 from __future__ import annotations
@@ -24,8 +27,7 @@ import pandas as pd
 
 from voxeval.leaderboard.identity import is_demo_run, is_hosted, model_key, parse_parameters
 
-INDEX_VERSION = 1
-INDEX_DIR = ".voxeval-index"
+INDEX_VERSION = 2  # 2: rows only from runs that pass the results reader's validation
 INDEX_FILE = f"index-v{INDEX_VERSION}.parquet"
 RUN_FILE, CARD_FILE = "run.json", "card.json"
 LAYERS = ("runs", "demo")
@@ -39,18 +41,20 @@ CARD_FIELDS = ("display_name", "licence", "architecture", "url")
 def _dirs(path: str) -> Iterator[os.DirEntry]:
     try:
         with os.scandir(path) as it:
-            yield from (e for e in it if not e.name.startswith(".") and e.is_dir())
+            yield from (
+                e for e in it if not e.name.startswith(".") and e.is_dir(follow_symlinks=False)
+            )
     except (FileNotFoundError, NotADirectoryError, PermissionError):
         return
 
 
 def _signature(run_dir: str) -> Signature | None:
     try:
-        st = os.stat(os.path.join(run_dir, RUN_FILE))
+        st = os.lstat(os.path.join(run_dir, RUN_FILE))
     except OSError:
         return None
     try:
-        card = os.stat(os.path.join(run_dir, CARD_FILE)).st_mtime_ns
+        card = os.lstat(os.path.join(run_dir, CARD_FILE)).st_mtime_ns
     except OSError:
         card = 0
     return (st.st_mtime_ns, st.st_size, card)
@@ -78,14 +82,6 @@ def discover(root: Path) -> dict[str, Signature]:
         for part in pool.map(lambda job: _runs_of(*job), jobs):
             found.update(part)
     return found
-
-
-def _card(run_dir: Path) -> dict[str, Any]:
-    try:
-        card = json.loads((run_dir / CARD_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return card if isinstance(card, dict) else {}
 
 
 def _hardware(run: dict[str, Any]) -> str | None:
@@ -169,28 +165,30 @@ def _metric_rows(task: dict[str, Any]) -> Iterator[dict[str, Any]]:
 
 def parse_run(root: Path, rel: str) -> list[dict[str, Any]]:
     """Index rows of one run folder: one per task × metric (one row if it has none)."""
-    run_dir = root / rel
+    from voxeval.errors import VoxevalError
+    from voxeval.results import open_run
+
     base: dict[str, Any] = {"path": rel, "problem": None}
     try:
-        run = json.loads((run_dir / RUN_FILE).read_bytes())
-        base.update(_run_fields(run, _card(run_dir), rel))
-        rows = []
-        for name, task in (run.get("tasks") or {}).items():
-            task_row = {**base, "task": name, **_task_fields(task)}
-            rows.extend({**task_row, **m} for m in list(_metric_rows(task)) or [{}])
-    except (OSError, ValueError, TypeError, AttributeError, KeyError) as exc:
-        return [{"path": rel, "problem": f"{RUN_FILE} could not be read: {exc}"}]
+        folder = open_run(root / rel)
+        card = folder.card() or {}
+    except VoxevalError as exc:  # shown as "unreadable", with paths relative to the root
+        return [{"path": rel, "problem": str(exc).replace(str(root), "results")}]
+    run = folder.run.model_dump(mode="json")
+    base.update(_run_fields(run, card, rel))
+    rows = []
+    for name, task in run["tasks"].items():
+        task_row = {**base, "task": name, **_task_fields(task)}
+        rows.extend({**task_row, **m} for m in list(_metric_rows(task)) or [{}])
     return rows or [base]
 
 
-def index_path(root: Path) -> Path | None:
-    """Where the index of `root` lives: inside it when writable, else in the user cache."""
-    local = root / INDEX_DIR
-    if os.access(root, os.W_OK) and (not local.exists() or os.access(local, os.W_OK)):
-        return local / INDEX_FILE
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+def index_path(root: Path) -> Path:
+    """Where the index of `root` lives: the user's cache, keyed by the folder's real path."""
+    from voxeval.workspace import cache_dir
+
     digest = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:16]
-    return base / "voxeval" / "leaderboard" / digest / INDEX_FILE
+    return cache_dir() / "leaderboard" / digest / INDEX_FILE
 
 
 def _read_index(path: Path | None) -> pd.DataFrame | None:

@@ -1,8 +1,8 @@
 """Per-sample data for the sample browser: predictions, per-sample scores, judge rationales.
 
-Read-only: samples JSONL files are parsed line by line (a bad line is skipped, never cut).
-Audio is not in the samples files; demo-asr clips are found in the bundled data folder (or
-the run's local data folder) by sample id, anything else has none.
+Read-only, through voxeval's results reader (a bad line is skipped, never cut).
+Audio is not in the samples files; bundled demo-asr clips are found by sample id, anything
+else has none.
 """
 
 from __future__ import annotations
@@ -19,25 +19,25 @@ ASR_METRICS = ("wer", "cer")
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    """The JSON objects of a JSON-lines file (missing file: none; bad lines skipped)."""
+    """The JSON objects of a JSON-lines file (missing file: none; bad lines skipped).
+
+    For a data folder's manifest; run folders are read through `voxeval.results`.
+    """
+    from voxeval.results.files import strict_json
+
     try:
         lines = Path(path).read_text(encoding="utf-8").splitlines()
-    except OSError:
+    except (OSError, ValueError):
         return []
     out = []
     for line in lines:
         try:
-            record = json.loads(line)
+            record = strict_json(line)
         except ValueError:
             continue
         if isinstance(record, dict):
             out.append(record)
     return out
-
-
-def latest_records(path: Path) -> dict[str, dict[str, Any]]:
-    """Latest record per sample id, as the runner's resume logic reads them."""
-    return {str(r.get("sample_id")): r for r in read_jsonl(path) if "sample_id" in r}
 
 
 @cache
@@ -80,19 +80,27 @@ def _reference(record: dict[str, Any]) -> str:
     return json.dumps(labels, ensure_ascii=False) if labels else ""
 
 
-def _judge(run_dir: Path, task: str) -> dict[str, dict[str, Any]]:
-    from voxeval.workspace import safe_name
-
-    return latest_records(run_dir / f"judge-{safe_name(task)}.jsonl")
-
-
 def model_samples(
-    run_dir: Path, task: str, samples_file: str, kind: str, normalizers: dict[str, str | None]
+    run_dir: Path, task: str, kind: str, normalizers: dict[str, str | None]
 ) -> pd.DataFrame:
-    """One model's samples on one task: reference, prediction, scores, judge, error."""
-    judged = _judge(run_dir, task)
+    """One model's samples on one task: reference, prediction, scores, judge, error.
+
+    Read through the results reader: bad lines are left out (the run's problem list says
+    so), a folder that fails validation shows nothing.
+    """
+    from voxeval.errors import VoxevalError
+    from voxeval.results import open_run
+
+    try:
+        folder = open_run(run_dir)
+        if task not in folder.run.tasks:
+            return pd.DataFrame()
+        records = folder.samples(task, strict=False).latest
+        judged = folder.judge_rows(task).latest
+    except VoxevalError:
+        return pd.DataFrame()
     rows = []
-    for sid, record in latest_records(run_dir / samples_file).items():
+    for sid, record in records.items():
         error = record.get("error")
         row = {
             "sample_id": sid,
@@ -123,9 +131,7 @@ def task_samples(root: Path, tidy: pd.DataFrame, task: str, models: list[str]) -
             continue
         first = rows.iloc[0]
         normalizers = dict(zip(rows["metric"], rows["normalizer"], strict=True))
-        part = model_samples(
-            Path(root) / first["path"], task, first["samples_file"], first["kind"], normalizers
-        )
+        part = model_samples(Path(root) / first["path"], task, first["kind"], normalizers)
         if not part.empty:
             frames.append(part.assign(model=model))
     if not frames:
@@ -136,21 +142,22 @@ def task_samples(root: Path, tidy: pd.DataFrame, task: str, models: list[str]) -
 
 
 @cache
-def _manifest(root: str) -> dict[str, Path]:
+def _bundled_demo_audio() -> dict[str, Path]:
+    root = Path(str(resources.files("voxeval.tasks.demo_asr").joinpath("data"))).resolve()
     out = {}
-    for entry in read_jsonl(Path(root) / "manifest.jsonl"):
-        if "id" in entry and "audio" in entry:
-            out[str(entry["id"])] = Path(root) / str(entry["audio"])
+    for entry in read_jsonl(root / "manifest.jsonl"):
+        path = (root / str(entry.get("audio", ""))).resolve()
+        if "id" in entry and path.is_relative_to(root) and path.is_file():
+            out[str(entry["id"])] = path
     return out
 
 
 def resolve_audio(task: str, dataset_source: str | None, sample_id: str) -> Path | None:
-    """The audio file of a demo-asr sample (bundled or local data folder), else None."""
-    if task != "demo-asr" or not dataset_source:
+    """The audio file of a bundled demo-asr sample, else None.
+
+    Only voxeval's own bundled clips are served: a run's `dataset.source` comes from a
+    results folder, which is untrusted, so it never chooses a file to open.
+    """
+    if task != "demo-asr" or dataset_source != "bundled":
         return None
-    if dataset_source == "bundled":
-        root = str(resources.files("voxeval.tasks.demo_asr").joinpath("data"))
-    else:
-        root = dataset_source
-    path = _manifest(root).get(sample_id)
-    return path if path is not None and path.is_file() else None
+    return _bundled_demo_audio().get(sample_id)

@@ -65,6 +65,7 @@ class MeanCCC(Metric):
     """Arithmetic mean of per-dimension CCCs; predictions/references are {dimension: value}."""
 
     name: ClassVar[str] = "ccc_mean"
+    value_range: ClassVar[tuple[float, float]] = (-1.0, 1.0)
     description: ClassVar[str] = "mean of per-dimension concordance correlations (e.g. A/D/V)"
     higher_is_better: ClassVar[bool] = True
     sum_decomposable: ClassVar[bool] = True

@@ -102,16 +102,23 @@ SENTENCES = [
 ]
 
 
-def metric(value: float, higher_is_better: bool, n: int, spread: float | None = None) -> dict:
-    """A MetricValue dict with a symmetric CI of width ~1/sqrt(n)."""
+# Each fixture metric's range, as the real metric declares it (the reader enforces it).
+RANGES = {"wer": (0, math.inf), "cer": (0, math.inf), "ccc": (-1, 1), "judge": (1, 10)}
+
+
+def metric(
+    value: float, higher_is_better: bool, n: int, spread: float | None = None, name: str = ""
+) -> dict:
+    """A MetricValue dict with a CI of width ~1/sqrt(n), clipped to the metric's range."""
     half = spread if spread is not None else abs(value) * 1.5 / math.sqrt(max(n, 1)) + 0.005
+    low, high = RANGES.get(name, (0, 1))
     return {
         "value": value,
-        "ci_low": value - half,
-        "ci_high": value + half,
+        "ci_low": max(low, value - half),
+        "ci_high": min(high, value + half),
         "n": n,
         "higher_is_better": higher_is_better,
-        "params": {},
+        "params": {"scale": [1, 10]} if name == "judge" else {},
         "details": {},
     }
 
@@ -121,12 +128,14 @@ def task_result(name: str, value: float, n: int = 120, demo: bool = False) -> di
     spec = TASKS[name]
     metrics = {}
     for i, (m, hib) in enumerate(spec["metrics"].items()):
-        metrics[m] = metric(value * (0.45 if m == "cer" else 1.0) + 0.03 * i * hib, hib, n)
+        metrics[m] = metric(value * (0.45 if m == "cer" else 1.0) + 0.03 * i * hib, hib, n, name=m)
     field, groups = BREAKDOWNS[name]
     breakdowns = {
         field: {
             g: {
-                m: metric(v["value"] * (1 + 0.2 * k), v["higher_is_better"], n // len(groups))
+                m: metric(
+                    v["value"] * (1 + 0.2 * k), v["higher_is_better"], n // len(groups), name=m
+                )
                 for m, v in metrics.items()
             }
             for k, g in enumerate(groups)

@@ -148,7 +148,7 @@ def test_filters_restrict_models_and_tasks(tidy):
 def test_index_is_reused_and_refreshed_when_files_change(root):
     _, first = index.load_index(root)
     assert first["parsed"] == first["runs"] == 8
-    assert (root / index.INDEX_DIR / index.INDEX_FILE).is_file()
+    assert index.index_path(root).is_file()
     _, again = index.load_index(root)
     assert again["parsed"] == 0
     run_file = next(root.glob("runs/pocketsphinx/*-fixture/run.json"))
@@ -171,17 +171,17 @@ def test_index_is_reused_and_refreshed_when_files_change(root):
 
 def test_corrupt_index_is_rebuilt(root):
     index.load_index(root)
-    (root / index.INDEX_DIR / index.INDEX_FILE).write_bytes(b"not parquet")
+    index.index_path(root).write_bytes(b"not parquet")
     rows, stats = index.load_index(root)
     assert stats["parsed"] == 8 and not rows.empty
 
 
-def test_index_lives_in_user_cache_when_results_are_not_writable(root, tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.setattr(index.os, "access", lambda *_: False)
+def test_index_lives_in_the_user_cache_never_in_the_results(root, tmp_path, monkeypatch):
+    monkeypatch.setenv("VOXEVAL_CACHE_DIR", str(tmp_path / "cache"))
+    before = sorted(p.relative_to(root) for p in root.rglob("*"))
     index.load_index(root)
     assert list((tmp_path / "cache").rglob(index.INDEX_FILE))
-    assert not (root / index.INDEX_DIR).exists()
+    assert sorted(p.relative_to(root) for p in root.rglob("*")) == before
 
 
 def test_unreadable_run_is_reported_and_the_rest_loads(root):
@@ -306,3 +306,14 @@ def test_card_of_an_older_run_still_describes_the_model(root):
     tidy = data.select_latest(data.load_results(root))
     rows = tidy[tidy["model_key"] == "openai (audiochat-large)"]
     assert set(rows["model"]) == {CHAT} and rows["open_weights"].eq(False).all()
+
+
+def test_csv_downloads_cannot_run_formulas_in_a_spreadsheet():
+    import csv
+    import io
+
+    names = ['=HYPERLINK("http://x","y")', "+cmd", "-2+3", "@SUM(A1)", "ok"]
+    frame = pd.DataFrame({"model": names, "value": [-1.5, 2.0, 3.0, 4.0, 5.0]})
+    rows = list(csv.reader(io.StringIO(data.to_csv(frame).decode())))
+    assert [r[0] for r in rows[1:]] == ["'" + n for n in names[:4]] + ["ok"]
+    assert [r[1] for r in rows[1:]] == ["-1.5", "2.0", "3.0", "4.0", "5.0"]  # numbers stay

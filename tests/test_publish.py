@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -91,7 +92,7 @@ def test_invalid_schema_is_refused(bench_run, tmp_path):
     run = json.loads((bench_run / "run.json").read_text())
     run["unexpected"] = 1
     (bench_run / "run.json").write_text(json.dumps(run))
-    with pytest.raises(VoxevalError, match="does not match the run schema"):
+    with pytest.raises(VoxevalError, match="is not a valid run: unexpected: Extra inputs"):
         publish_run(bench_run, tmp_path / "results")
 
 
@@ -123,13 +124,15 @@ def test_secret_in_a_copied_file_is_refused_and_the_file_named(bench_run, tmp_pa
 
 def test_value_of_a_secret_env_var_is_refused(bench_run, tmp_path, monkeypatch):
     monkeypatch.setenv("MY_SERVICE_TOKEN", "s3cr3t-value-42")
-    (bench_run / "judge-asr-clean.jsonl").write_text('{"replies": ["s3cr3t-value-42"]}\n')
+    row = {"sample_id": "s000", "score": 5, "ratings": [5], "replies": ["s3cr3t-value-42"]}
+    (bench_run / "judge-asr-clean.jsonl").write_text(json.dumps(row) + "\n")
     with pytest.raises(PublishError, match=r"judge-asr-clean\.jsonl line 1.*MY_SERVICE_TOKEN"):
         publish_run(bench_run, tmp_path / "results")
 
 
 def test_judge_file_and_card_are_copied(bench_run, tmp_path):
-    (bench_run / "judge-asr-clean.jsonl").write_text('{"sample_id": "s000", "score": 5}\n')
+    row = {"sample_id": "s000", "score": 5, "ratings": [5], "replies": ["Rating: [[5]]"]}
+    (bench_run / "judge-asr-clean.jsonl").write_text(json.dumps(row) + "\n")
     card = tmp_path / "card.json"
     card.write_text(
         json.dumps(
@@ -193,3 +196,105 @@ def test_cli_help_does_not_import_streamlit_or_pandas():
         "assert not heavy, heavy\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+# -- hostile run folders: publish stays inside results/ ---------------------------------------
+
+
+def edit_run(run_dir: Path, **changes) -> None:
+    path = run_dir / "run.json"
+    run = json.loads(path.read_text())
+    run.update(changes)
+    path.write_text(json.dumps(run))
+
+
+def files_under(root: Path) -> dict[str, bytes]:
+    return {str(p): p.read_bytes() for p in root.rglob("*") if p.is_file() and not p.is_symlink()}
+
+
+@pytest.mark.parametrize("run_id", ["../../../x", "..", "a/b", "/tmp/x", ".hidden"])
+def test_a_run_id_that_is_not_a_bare_name_is_refused(bench_run, tmp_path, run_id):
+    edit_run(bench_run, run_id=run_id)
+    with pytest.raises(VoxevalError, match="run_id"):
+        publish_run(bench_run, tmp_path / "results")
+    assert not (tmp_path / "results").exists() and not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize("name", ["samples-asr-clean.jsonl", "judge-asr-clean.jsonl"])
+def test_symlinked_samples_or_judge_files_are_refused(bench_run, tmp_path, name):
+    secret = tmp_path / "private.jsonl"
+    secret.write_text(json.dumps({"password": "hunter2"}) + "\n")
+    (bench_run / name).unlink(missing_ok=True)
+    (bench_run / name).symlink_to(secret)
+    with pytest.raises(VoxevalError, match="symbolic link"):
+        publish_run(bench_run, tmp_path / "results")
+    assert "hunter2" not in "".join(
+        p.read_text() for p in (tmp_path / "results").rglob("*") if p.is_file()
+    )
+
+
+def test_replace_through_a_symlinked_model_folder_touches_nothing_outside(bench_run, tmp_path):
+    results = tmp_path / "results"
+    first = publish_run(bench_run, results)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / first.dest.name).mkdir()
+    (outside / first.dest.name / "keep.txt").write_text("mine")
+    model_dir = first.dest.parent
+    shutil.rmtree(model_dir)
+    model_dir.symlink_to(outside, target_is_directory=True)
+    before = files_under(outside)
+    with pytest.raises(PublishError, match="symbolic link"):
+        publish_run(bench_run, results, replace=True)
+    assert files_under(outside) == before
+
+
+@pytest.mark.parametrize(
+    ("metric", "message"),
+    [
+        ({"value": "NaN"}, "finite"),
+        ({"value": "Infinity"}, "finite"),
+        ({"value": "-Infinity"}, "finite"),
+        ({"value": -0.2}, "range"),
+        ({"n": "1" + "0" * 400}, "out of range"),
+    ],
+)
+def test_impossible_numbers_are_refused(bench_run, tmp_path, metric, message):
+    path = bench_run / "run.json"
+    run = json.loads(path.read_text())
+    wer = run["tasks"]["asr-clean"]["metrics"]["wer"]
+    placeholders = {}
+    for key, value in metric.items():
+        if isinstance(value, str):  # a JSON literal json.dumps would not write
+            placeholders[f'"@{key}@"'] = value
+            wer[key] = f"@{key}@"
+        else:
+            wer[key] = value
+    text = json.dumps(run)
+    for placeholder, literal in placeholders.items():
+        text = text.replace(placeholder, literal)
+    path.write_text(text)
+    with pytest.raises(VoxevalError, match=message):
+        publish_run(bench_run, tmp_path / "results")
+    assert not (tmp_path / "results").exists()
+
+
+def test_a_schema_version_from_the_future_is_refused(bench_run, tmp_path):
+    edit_run(bench_run, schema_version=999)
+    with pytest.raises(VoxevalError, match=r"schema_version 999 .* reads 1, 2"):
+        publish_run(bench_run, tmp_path / "results")
+
+
+def test_url_credentials_and_the_runs_own_key_are_refused(bench_run, tmp_path, monkeypatch):
+    samples = bench_run / "samples-asr-clean.jsonl"
+    original = samples.read_text()
+    samples.write_text(original.replace("borrowed", "see http://bob:hunter22@example.org/v1"))
+    with pytest.raises(PublishError, match="password in a URL"):
+        publish_run(bench_run, tmp_path / "results")
+    # A key in a variable with an unremarkable name: found because the run names it.
+    monkeypatch.setenv("LLM_CRED", "plain-looking-credential-77")
+    edit_run(bench_run, model={**json.loads((bench_run / "run.json").read_text())["model"],
+                               "args": {"model": "gpt-x", "api_key_env": "LLM_CRED"}})  # fmt: skip
+    samples.write_text(original.replace("borrowed", "plain-looking-credential-77"))
+    with pytest.raises(PublishError, match="environment variable LLM_CRED"):
+        publish_run(bench_run, tmp_path / "results")

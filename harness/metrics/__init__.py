@@ -37,6 +37,8 @@ class Metric:
     name: ClassVar[str]
     description: ClassVar[str]
     higher_is_better: ClassVar[bool]
+    # Every value (and CI bound) the metric can take; readers refuse results outside it.
+    value_range: ClassVar[tuple[float, float]] = (-math.inf, math.inf)
 
     def sample_stats(
         self, predictions: Sequence[Any], references: Sequence[Any], **params: Any

@@ -91,6 +91,7 @@ class _LabelMetric(Metric):
     """Shared encoding, parameters and confusion-matrix details."""
 
     higher_is_better: ClassVar[bool] = True
+    value_range: ClassVar[tuple[float, float]] = (0.0, 1.0)
     sum_decomposable: ClassVar[bool] = True
 
     def sample_stats(
@@ -244,6 +245,7 @@ class RefusalRate(Metric):
     """Share of samples where the model declined to answer (predictions are booleans)."""
 
     name: ClassVar[str] = "refusal_rate"
+    value_range: ClassVar[tuple[float, float]] = (0.0, 1.0)
     description: ClassVar[str] = "share of samples the model declined; references ignored"
     higher_is_better: ClassVar[bool] = False
     sum_decomposable: ClassVar[bool] = True

@@ -15,6 +15,7 @@ same value, which leaves it unchanged. Spearman re-ranks every resample, by coun
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
@@ -90,6 +91,8 @@ class _NumericMetric(Metric):
 
 class _MomentMetric(_NumericMetric):
     """Columns: valid, x, y, x², y², xy (x, y shifted; zeros where dropped)."""
+
+    value_range: ClassVar[tuple[float, float]] = (-1.0, 1.0)
 
     sum_decomposable: ClassVar[bool] = True
     higher_is_better: ClassVar[bool] = True
@@ -193,6 +196,7 @@ class SpearmanCorrelation(_NumericMetric):
     """Spearman's rho: Pearson on average ranks, every bootstrap resample re-ranked."""
 
     name: ClassVar[str] = "spearman"
+    value_range: ClassVar[tuple[float, float]] = (-1.0, 1.0)
     description: ClassVar[str] = "Spearman rank correlation, average ranks for ties"
     higher_is_better: ClassVar[bool] = True
 
@@ -230,6 +234,7 @@ class _ErrorMetric(_NumericMetric):
 
     sum_decomposable: ClassVar[bool] = True
     higher_is_better: ClassVar[bool] = False
+    value_range: ClassVar[tuple[float, float]] = (0.0, math.inf)
 
     def sample_stats(
         self, predictions: Sequence[Any], references: Sequence[Any], **_: Any

@@ -100,6 +100,7 @@ class _TextMetric(Metric):
     """Shared parts: no free parameters, higher is better."""
 
     higher_is_better: ClassVar[bool] = True
+    value_range: ClassVar[tuple[float, float]] = (0.0, 1.0)
 
     def _reject(self, params: dict[str, Any]) -> None:
         if params:

@@ -8,6 +8,7 @@ rate is undefined (None).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -23,6 +24,7 @@ SUB, DEL, INS, HITS = range(4)
 
 class _ErrorRate(Metric):
     higher_is_better: ClassVar[bool] = False
+    value_range: ClassVar[tuple[float, float]] = (0.0, math.inf)  # insertions can pass 1
     unit: ClassVar[str]
 
     def _process(self, refs: list[str], hyps: list[str]) -> Any:

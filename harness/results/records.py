@@ -1,0 +1,153 @@
+"""Sample and judge records (JSON lines) as untrusted input: one schema, problems per line.
+
+A samples file is append-only: the newline ends a record, so a line without one was cut by
+a crash. Readers skip or refuse bad lines and never change the file; only the runner,
+holding the run's lock, repairs it (`voxeval.checkpoint`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
+from typing_extensions import Required, TypedDict
+
+from voxeval.results.files import UnboundedNumberError, lines, open_in, strict_json
+from voxeval.results.schema import Count, Seconds
+
+_STRICT = ConfigDict(extra="forbid", allow_inf_nan=False)
+SampleId = Annotated[str, StringConstraints(min_length=1, max_length=512)]
+Finite = Annotated[float, Field(allow_inf_nan=False)]
+
+
+class Prediction(TypedDict, total=False):
+    """What a model answered: the fields of `Response.prediction()`."""
+
+    __pydantic_config__ = _STRICT  # type: ignore[misc]
+    text: str | None
+    label: str | None
+    scores: dict[str, Finite | None] | None
+    values: dict[str, Any] | None
+
+
+class RecordError(TypedDict):
+    """Why a sample failed: kind (adapter, decode, missing…) and message."""
+
+    __pydantic_config__ = _STRICT  # type: ignore[misc]
+    kind: str
+    message: str
+
+
+class RecordUsage(TypedDict, total=False):
+    """Tokens and cost of one response."""
+
+    __pydantic_config__ = _STRICT  # type: ignore[misc]
+    input_tokens: Count
+    output_tokens: Count
+    cost_usd: Annotated[float, Field(ge=0)] | None
+
+
+class SampleRecord(TypedDict, total=False):
+    """One line of samples-<task>.jsonl."""
+
+    __pydantic_config__ = _STRICT  # type: ignore[misc]
+    sample_id: Required[SampleId]
+    task: str
+    references: list[str]
+    labels: dict[str, Any]
+    metadata: dict[str, Any]
+    prediction: Prediction
+    audio_s: Seconds
+    model_s: Seconds
+    usage: RecordUsage | None
+    error: RecordError | None
+
+
+class JudgeRow(TypedDict):
+    """One line of judge-<task>.jsonl: an item's mean rating, its ratings and the replies."""
+
+    __pydantic_config__ = _STRICT  # type: ignore[misc]
+    sample_id: SampleId
+    score: Finite | None
+    ratings: list[Finite | None]
+    replies: list[str | None]
+
+
+SAMPLE_RECORD = TypeAdapter(SampleRecord)
+JUDGE_ROW = TypeAdapter(JudgeRow)
+PREDICTION = TypeAdapter(Prediction)
+
+
+@dataclass(frozen=True)
+class BadLine:
+    """A line that is not a valid record: its number, why, and its bytes (for the side file)."""
+
+    number: int
+    reason: str
+    raw: bytes = field(repr=False)
+
+
+@dataclass
+class RecordScan:
+    """A JSON-lines file read through: the latest valid record per id, and every bad line."""
+
+    latest: dict[str, dict[str, Any]] = field(default_factory=dict)
+    bad: list[BadLine] = field(default_factory=list)
+    valid_lines: int = 0
+
+    def problem(self, path: Path) -> str:
+        """One message naming the file and its bad lines (the first few)."""
+        shown = "; ".join(f"line {b.number}: {b.reason}" for b in self.bad[:3])
+        more = f" (and {len(self.bad) - 3} more)" if len(self.bad) > 3 else ""
+        return f"{path} has {len(self.bad)} bad line(s): {shown}{more}"
+
+
+def validation_reason(exc: ValidationError) -> str:
+    """The first problem of a pydantic error as "field: message"."""
+    err = exc.errors()[0]
+    where = ".".join(str(p) for p in err["loc"]) or "record"
+    return f"{where}: {err['msg']}"
+
+
+def parse_line(raw: bytes, schema: TypeAdapter = SAMPLE_RECORD) -> tuple[Any, str | None]:
+    """(record, None) for a valid line, (None, reason) for anything else."""
+    if raw == b"\0too long":
+        return None, "longer than the line limit"
+    if not raw.endswith(b"\n"):
+        return None, "cut off (no line end: the write was interrupted)"
+    try:
+        data = strict_json(raw)
+    except UnboundedNumberError as exc:
+        return None, str(exc)[:120]
+    except ValueError as exc:  # bad JSON, or a line cut inside a UTF-8 character
+        return None, f"not valid JSON ({str(exc)[:80]})"
+    try:
+        return schema.validate_python(data), None
+    except ValidationError as exc:
+        return None, validation_reason(exc)
+
+
+def scan_lines(numbered: Iterable[tuple[int, bytes]], schema: TypeAdapter) -> RecordScan:
+    """Read numbered raw lines into a RecordScan (latest record per sample id wins)."""
+    scan = RecordScan()
+    for number, raw in numbered:
+        record, reason = parse_line(raw, schema)
+        if reason is not None:
+            scan.bad.append(BadLine(number, reason, raw))
+            continue
+        scan.latest[record["sample_id"]] = record
+        scan.valid_lines += 1
+    return scan
+
+
+def read_jsonl(folder: Path, name: str, schema: TypeAdapter = SAMPLE_RECORD) -> RecordScan:
+    """Scan folder/name read-only (a bare name, no symlink); a missing file scans empty."""
+    try:
+        fh = open_in(folder, name, "samples file")
+    except FileNotFoundError:
+        return RecordScan()
+    with fh:
+        return scan_lines(lines(fh), schema)
