@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import sqlite3
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -21,31 +21,12 @@ import numpy as np
 from voxeval.adapter import ADAPTERS, Adapter, TaskContext
 from voxeval.errors import VoxevalError
 from voxeval.metrics import Metric, MetricResult, summarize
-from voxeval.results import redact
-from voxeval.rubrics import RUBRICS, Rubric, parse_rating
+from voxeval.rubrics import RUBRICS, Rubric, parse_rating, seal
+from voxeval.secrets import redact
 from voxeval.types import ModelInput, Response, Usage
+from voxeval.workspace import cache_dir
 
-# Arguments that change speed, not the judge's answer: left out of the cache key.
-_PERFORMANCE_ARGS = frozenset(
-    {
-        "batch_size",
-        "concurrency",
-        "timeout_s",
-        "max_retries",
-        "backoff_base_s",
-        "backoff_max_s",
-        "api_key_env",
-        "price_input",
-        "price_output",
-    }
-)
-CACHE_ENV = "VOXEVAL_CACHE_DIR"
-
-
-def cache_dir() -> Path:
-    """Where judge replies are cached: $VOXEVAL_CACHE_DIR or ~/.cache/voxeval."""
-    root = os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "voxeval"
-    return Path(root)
+COMMIT_EVERY_S = 0.25  # replies are saved at least this often: a crash loses no more
 
 
 @dataclass
@@ -58,7 +39,8 @@ class JudgeConfig:
 
     def identity(self) -> dict[str, Any]:
         """The settings that determine the judge's answers (no secrets, no speed knobs)."""
-        kept = {k: v for k, v in redact(self.args).items() if k not in _PERFORMANCE_ARGS}
+        speed = ADAPTERS.get(self.adapter).speed_args
+        kept = {k: v for k, v in redact(self.args).items() if k not in speed}
         return {"adapter": self.adapter, "args": kept}
 
 
@@ -70,6 +52,7 @@ class JudgeOutcome:
     ratings: list[list[float | None]]
     replies: list[list[str | None]]
     n_unparseable: int = 0
+    n_conflicting: int = 0  # replies with two different ratings (counted as unparseable)
     n_failed: int = 0
     calls: int = 0
     cache_hits: int = 0
@@ -86,7 +69,11 @@ class JudgeOutcome:
 
 
 class JudgeCache:
-    """SQLite store of judge replies keyed by a hash of everything that shapes them."""
+    """SQLite store of judge replies keyed by a hash of everything that shapes them.
+
+    Each reply is stored the moment it arrives; commits are grouped (at most every
+    COMMIT_EVERY_S seconds, and on `flush`), since a commit per reply caps throughput.
+    """
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -95,6 +82,7 @@ class JudgeCache:
             "CREATE TABLE IF NOT EXISTS replies (key TEXT PRIMARY KEY, reply TEXT, "
             "input_tokens INT, output_tokens INT, cost_usd REAL)"
         )
+        self._committed = time.monotonic()
 
     @staticmethod
     def key(identity: dict[str, Any], rubric: Rubric, system: str, user: str, k: int) -> str:
@@ -116,7 +104,18 @@ class JudgeCache:
             "INSERT OR REPLACE INTO replies VALUES (?, ?, ?, ?, ?)",
             (key, reply, u.input_tokens, u.output_tokens, u.cost_usd),
         )
+        if time.monotonic() - self._committed >= COMMIT_EVERY_S:
+            self.flush()
+
+    def flush(self) -> None:
+        """Commit what is stored so far."""
         self.db.commit()
+        self._committed = time.monotonic()
+
+    def close(self) -> None:
+        """Commit and close."""
+        self.flush()
+        self.db.close()
 
 
 def run_judge(
@@ -128,14 +127,15 @@ def run_judge(
     cache = JudgeCache(cache_dir() / "judge-cache.sqlite")
     identity = config.identity()
     outcome = JudgeOutcome([], [[] for _ in items], [[] for _ in items])
-    for k in range(config.n_samples):
-        replies = _sample(rubric, rendered, config, identity, cache, k, outcome)
-        for i, reply in enumerate(replies):
-            rating = parse_rating(reply, rubric.scale) if reply is not None else None
-            if reply is not None and rating is None:
-                outcome.n_unparseable += 1
-            outcome.ratings[i].append(rating)
-            outcome.replies[i].append(reply)
+    try:
+        for k in range(config.n_samples):
+            replies = _sample(rubric, rendered, config, identity, cache, k, outcome)
+            for i, reply in enumerate(replies):
+                _read_rating(rubric, reply, outcome)
+                outcome.replies[i].append(reply)
+                outcome.ratings[i].append(rubric.rating(reply))
+    finally:
+        cache.close()
     for ratings in outcome.ratings:
         valid = [r for r in ratings if r is not None]
         outcome.scores.append(float(np.mean(valid)) if valid else None)
@@ -158,20 +158,36 @@ def _sample(
     if not todo:
         return replies
     adapter = _judge_adapter(config, k)
-    inputs = [
-        ModelInput(f"judge-{i}", None, None, text=rendered[i][1], system=rendered[i][0])
+    inputs = [  # each request sealed with its own fence code; the cache key is unsealed
+        ModelInput(f"judge-{i}", None, None, text=seal(rendered[i][1]), system=rendered[i][0])
         for i in todo
     ]
-    responses = adapter.predict(inputs, TaskContext(name=f"judge:{rubric.name}", kind="dialogue"))
-    outcome.calls += len(todo)
-    for i, response in zip(todo, responses, strict=True):
+
+    def keep(j: int, response: Response) -> None:
+        i = todo[j]
+        outcome.calls += 1
         _add_usage(outcome.usage, response)
         if response.error or response.text is None:
             outcome.n_failed += 1
-            continue
-        cache.put(keys[i], response.text, response.usage)
+            return
+        cache.put(keys[i], response.text, response.usage)  # saved as it arrives
         replies[i] = response.text
+
+    context = TaskContext(name=f"judge:{rubric.name}", kind="dialogue")
+    try:
+        adapter.predict_stream(inputs, context, keep)
+    finally:
+        adapter.close()
     return replies
+
+
+def _read_rating(rubric: Rubric, reply: str | None, outcome: JudgeOutcome) -> None:
+    """Count a reply that gives no rating, or two different ones, under the rubric's rule."""
+    if reply is None or rubric.rating(reply) is not None:
+        return
+    outcome.n_unparseable += 1
+    if rubric.parse == "agree" and parse_rating(reply, rubric.scale, "first") is not None:
+        outcome.n_conflicting += 1
 
 
 def _judge_adapter(config: JudgeConfig, k: int) -> Adapter:
@@ -220,12 +236,14 @@ def judge_metric(rubric: Rubric, config: JudgeConfig, outcome: JudgeOutcome) -> 
         "rubric_version": rubric.version,
         "prompt_hash": rubric.prompt_hash,
         "scale": list(rubric.scale),
+        "parse": rubric.parse,
         "n_samples": config.n_samples,
     }
     result = summarize(MeanRating(), scored if len(scored) else None, params)
     result.details = {
         "n_items": len(outcome.scores),
         "n_unparseable": outcome.n_unparseable,
+        "n_conflicting": outcome.n_conflicting,
         "n_failed": outcome.n_failed,
         "calls": outcome.calls,
         "cache_hits": outcome.cache_hits,

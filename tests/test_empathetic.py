@@ -253,7 +253,7 @@ def test_judge_rates_the_reply_in_context(tmp_path, data, mock_model):
         sent = [user_text(s.body) for s in server.seen]
     judged = result.metrics["judge"]
     assert judged.value == 4.0 and judged.n == len(EXPECTED)
-    assert judged.params["rubric"] == "empathy" and judged.params["rubric_version"] == "1"
+    assert judged.params["rubric"] == "empathy" and judged.params["rubric_version"] == "2"
     assert result.breakdowns["emotion"]["sentimental"]["judge"].n == 2
     assert all("That must be hard." in text and "Emotion: sad" not in text for text in sent)
     assert any(fx.CONVERSATIONS[1][3][0] in text for text in sent)  # the dialogue so far

@@ -184,7 +184,7 @@ def test_judge_on_the_fake_server(fixture_dir, tmp_path):
     for task_name, aspect in ASPECTS.items():
         judged = saved[task_name]["metrics"]["judge"]
         assert judged["params"]["rubric"] == f"sd-eval-{aspect}"
-        assert judged["params"]["rubric_version"] == "1"
+        assert judged["params"]["rubric_version"] == "2"
         assert judged["params"]["judge"]["args"]["model"] == "judge"
         assert judged["value"] == 7.0
     emo = saved["sd-eval-emo"]
