@@ -21,8 +21,8 @@ class MajorityArgs(AdapterArgs):
     mode: Literal["majority", "prior"] = Field(
         "majority", description="most frequent label, or a draw from the prior"
     )
-    seed: int = Field(0, description="seeds the draws of mode=prior")
-    batch_size: int = Field(256, description="inputs per predict call")
+    seed: int = Field(0, ge=0, le=2**63 - 1, description="seeds the draws of mode=prior")
+    batch_size: int = Field(256, ge=1, le=100_000, description="inputs per predict call")
 
 
 class MajorityAdapter(Adapter):
@@ -65,7 +65,7 @@ class MeanArgs(AdapterArgs):
     values: str | None = Field(
         None, description="fixed values, e.g. arousal=0.5;valence=0.4; None: training means"
     )
-    batch_size: int = Field(256, description="inputs per predict call")
+    batch_size: int = Field(256, ge=1, le=100_000, description="inputs per predict call")
 
 
 class MeanAdapter(Adapter):

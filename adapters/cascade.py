@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 from pydantic import ConfigDict, Field
 
-from voxeval.adapter import ADAPTERS, Adapter, AdapterArgs, TaskContext, prefixed_args
+from voxeval.adapter import ADAPTERS, Adapter, AdapterArgs, Emit, TaskContext, prefixed_args
 from voxeval.errors import VoxevalError
 from voxeval.hookspecs import hookimpl
 from voxeval.types import ModelInput, Response, TaskKind, Usage
@@ -29,7 +29,9 @@ class CascadeArgs(AdapterArgs):
     llm: str = Field(
         description="text model stage: a registered adapter; its arguments go as llm.KEY=VALUE"
     )
-    batch_size: int = Field(16, description="inputs per predict call, for both stages")
+    batch_size: int = Field(
+        16, ge=1, le=100_000, description="inputs per predict call, for both stages"
+    )
 
 
 class CascadeAdapter(Adapter):
@@ -69,10 +71,30 @@ class CascadeAdapter(Adapter):
             "architecture": "cascade",
         }
 
+    def prediction_args(self) -> dict[str, Any]:
+        """Own and both stages' arguments, less each stage's speed arguments."""
+        own = super().prediction_args()
+        for prefix, stage in (("asr", self.asr), ("llm", self.llm)):
+            for key in stage.speed_args:
+                own.pop(f"{prefix}.{key}", None)
+        return own
+
     def predict(self, batch: list[ModelInput], task: TaskContext) -> list[Response]:
         """ASR on the batch, then the text model on the transcripts that succeeded."""
+        results: list[Response] = [Response(error="not answered")] * len(batch)
+
+        def keep(index: int, response: Response) -> None:
+            results[index] = response
+
+        self.predict_stream(batch, task, keep)
+        return results
+
+    def predict_stream(self, batch: list[ModelInput], task: TaskContext, emit: Emit) -> None:
+        """Transcribe the batch, emit its failures, then stream the text model's answers."""
         heard = self.asr.predict(batch, TaskContext(name=task.name, kind="asr"))
         ok = [i for i, r in enumerate(heard) if not r.error and r.text is not None]
+        for i in sorted(set(range(len(batch))) - set(ok)):
+            emit(i, _combine(heard[i], None))
         texts = [
             ModelInput(
                 batch[i].sample_id,
@@ -84,8 +106,10 @@ class CascadeAdapter(Adapter):
             )
             for i in ok
         ]
-        answers = dict(zip(ok, self.llm.predict(texts, task), strict=True)) if ok else {}
-        return [_combine(heard[i], answers.get(i)) for i in range(len(batch))]
+        if texts:
+            self.llm.predict_stream(
+                texts, task, lambda j, answer: emit(ok[j], _combine(heard[ok[j]], answer))
+            )
 
 
 def _stage(name: str, prefix: str, extra: dict[str, Any], needs: str) -> Adapter:

@@ -66,7 +66,9 @@ class FasterWhisperArgs(AdapterArgs):
     language: str | None = Field(
         "en", description="language code; None detects it per clip (multilingual models)"
     )
-    cpu_threads: int = Field(0, ge=0, description="CTranslate2 threads on CPU; 0: its default")
+    cpu_threads: int = Field(
+        0, ge=0, le=4096, description="CTranslate2 threads on CPU; 0: its default"
+    )
     task: Literal["transcribe", "translate"] = Field(
         "transcribe", description="translate gives English text (multilingual models only)"
     )
@@ -102,7 +104,10 @@ class FasterWhisperArgs(AdapterArgs):
         False, description="prompt each window with the last one's text; matters past 30 s only"
     )
     encoder_batch_size: int = Field(
-        0, ge=0, description="batched path: clips per encoder call; 0: 1 on a CPU, else all"
+        0,
+        ge=0,
+        le=100_000,
+        description="batched path: clips per encoder call; 0: 1 on a CPU, else all",
     )
     vad_filter: bool = Field(False, description="drop non-speech with Silero VAD before decoding")
     vad_threshold: float = Field(
@@ -127,6 +132,9 @@ class FasterWhisperAdapter(Adapter):
     description: ClassVar[str] = "Whisper via faster-whisper; default tiny.en bundled offline"
     supports: ClassVar[frozenset[TaskKind]] = frozenset({"asr"})
     Args: ClassVar[type[AdapterArgs]] = FasterWhisperArgs
+    speed_args: ClassVar[frozenset[str]] = frozenset(
+        {"batch_size", "encoder_batch_size", "cpu_threads"}
+    )
     args: FasterWhisperArgs
 
     def __init__(self, args: FasterWhisperArgs) -> None:

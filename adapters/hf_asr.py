@@ -39,9 +39,12 @@ class HFAsrArgs(HFArgs):
     task: Literal["transcribe", "translate"] = Field(
         "transcribe", description="multilingual Whisper only: translate gives English text"
     )
-    num_beams: int = Field(1, description="beam search width; 1 = greedy")
+    num_beams: int = Field(1, ge=1, le=1000, description="beam search width; 1 = greedy")
     max_new_tokens: int | None = Field(
-        None, description="seq2seq only: tokens per clip; None keeps the model's limit"
+        None,
+        ge=1,
+        le=1_000_000,
+        description="seq2seq only: tokens per clip; None keeps the model's limit",
     )
 
 

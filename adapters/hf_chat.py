@@ -26,19 +26,24 @@ from voxeval.types import ModelInput, Response, TaskKind, Usage
 class HFChatArgs(HFArgs):
     """Options of hf-audio-chat."""
 
-    max_new_tokens: int = Field(256, description="most tokens generated per reply")
+    max_new_tokens: int = Field(
+        256, ge=1, le=1_000_000, description="most tokens generated per reply"
+    )
     do_sample: bool = Field(False, description="sample instead of greedy decoding")
     temperature: float | None = Field(
-        None, description="only with do_sample; None keeps the model's setting"
+        None, gt=0, le=10, description="only with do_sample; None keeps the model's setting"
     )
     top_p: float | None = Field(
-        None, description="nucleus sampling, only with do_sample; None keeps the model's"
+        None,
+        gt=0,
+        le=1,
+        description="nucleus sampling, only with do_sample; None keeps the model's",
     )
-    seed: int = Field(0, description="seeds sampling, per batch")
+    seed: int = Field(0, ge=0, le=2**63 - 1, description="seeds sampling, per batch")
     system_prompt: str | None = Field(
         None, description="system message used when the input carries none"
     )
-    batch_size: int = Field(4, description="inputs per generate call")
+    batch_size: int = Field(4, ge=1, le=100_000, description="inputs per generate call")
 
 
 class HFAudioChatAdapter(HFAdapter):
@@ -51,6 +56,13 @@ class HFAudioChatAdapter(HFAdapter):
     )
     Args: ClassVar[type[AdapterArgs]] = HFChatArgs
     args: HFChatArgs
+
+    def prediction_args(self) -> dict[str, Any]:
+        """With sampling the seed is drawn per batch, so batch_size then changes answers."""
+        args = super().prediction_args()
+        if self.args.do_sample:
+            args["batch_size"] = self.args.batch_size
+        return args
 
     def __init__(self, args: HFChatArgs) -> None:
         super().__init__(args)

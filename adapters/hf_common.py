@@ -43,9 +43,14 @@ class HFArgs(AdapterArgs):
     trust_remote_code: bool = Field(
         False, description="let transformers run the model's own code (only passed when true)"
     )
-    batch_size: int = Field(8, description="clips per predict call (one generate call)")
+    batch_size: int = Field(
+        8, ge=1, le=100_000, description="clips per predict call (one generate call)"
+    )
     encoder_batch_size: int = Field(
-        0, ge=0, description="clips per audio-encoder pass; 0: 1 on a CPU, the whole batch else"
+        0,
+        ge=0,
+        le=100_000,
+        description="clips per audio-encoder pass; 0: 1 on a CPU, the whole batch else",
     )
 
 
@@ -139,6 +144,7 @@ class HFAdapter(Adapter):
     """Base of the hf-* adapters: loads under a clear error, reports identity and size."""
 
     Args: ClassVar[type[AdapterArgs]] = HFArgs
+    speed_args: ClassVar[frozenset[str]] = frozenset({"batch_size", "encoder_batch_size"})
     args: HFArgs
 
     def __init__(self, args: HFArgs) -> None:

@@ -15,12 +15,13 @@ import os
 from collections.abc import Callable
 from typing import Any, ClassVar, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
-from voxeval.adapter import Adapter, AdapterArgs, TaskContext
+from voxeval.adapter import Adapter, AdapterArgs, Emit, TaskContext
 from voxeval.adapters.http_retry import RetryPolicy, post_with_retries
 from voxeval.errors import VoxevalError
 from voxeval.hookspecs import hookimpl
+from voxeval.secrets import register_secret
 from voxeval.types import ModelInput, Response, TaskKind, Usage
 
 # USD per million tokens (input, output), text tokens, as listed by OpenAI in 2025.
@@ -46,24 +47,49 @@ class OpenAIArgs(AdapterArgs):
     endpoint: Literal["chat", "transcriptions"] = Field(
         "chat", description="chat completions or audio transcriptions"
     )
-    batch_size: int = Field(256, description="inputs handed over per predict call")
-    concurrency: int = Field(64, description="most requests in flight at once")
-    timeout_s: float = Field(120.0, description="total time limit per request, in seconds")
-    max_retries: int = Field(6, description="retries of a failed request before giving up")
-    backoff_base_s: float = Field(0.5, description="first retry wait (exponential, jittered)")
-    backoff_max_s: float = Field(60.0, description="longest retry wait, in seconds")
-    temperature: float | None = Field(0.0, description="sampling temperature; None: not sent")
-    seed: int | None = Field(None, description="sampling seed; None: not sent")
-    max_tokens: int | None = Field(None, description="reply length limit; None: not sent")
+    batch_size: int = Field(
+        256, ge=1, le=100_000, description="inputs handed over per predict call"
+    )
+    concurrency: int = Field(64, ge=1, le=4096, description="most requests in flight at once")
+    timeout_s: float = Field(
+        120.0, gt=0, le=86_400, description="total time limit per request, in seconds"
+    )
+    max_retries: int = Field(
+        6, ge=0, le=100, description="retries of a failed request before giving up"
+    )
+    backoff_base_s: float = Field(
+        0.5, ge=0, le=3600, description="first retry wait (exponential, jittered)"
+    )
+    backoff_max_s: float = Field(60.0, ge=0, le=3600, description="longest retry wait, in seconds")
+    temperature: float | None = Field(
+        0.0, ge=0, le=2, description="sampling temperature; None: not sent"
+    )
+    seed: int | None = Field(
+        None, ge=-(2**63), le=2**63 - 1, description="sampling seed; None: not sent"
+    )
+    max_tokens: int | None = Field(
+        None, ge=1, le=10_000_000, description="reply length limit; None: not sent"
+    )
     system_prompt: str | None = Field(
         None, description="system message used when the input carries none"
     )
     price_input: float | None = Field(
-        None, description="USD per million input tokens; None: built-in price list"
+        None, ge=0, description="USD per million input tokens; None: built-in price list"
     )
     price_output: float | None = Field(
-        None, description="USD per million output tokens; None: built-in price list"
+        None, ge=0, description="USD per million output tokens; None: built-in price list"
     )
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http:// or https:// URL, e.g. http://localhost:8000/v1")
+        register_secret(parts.password)  # user:password@host: masked wherever it shows up
+        return value
 
 
 class OpenAICompatAdapter(Adapter):
@@ -75,6 +101,20 @@ class OpenAICompatAdapter(Adapter):
         {"asr", "dialogue", "classification", "emotion_intensity"}
     )
     Args: ClassVar[type[AdapterArgs]] = OpenAIArgs
+    # Speed and bookkeeping (key variable, prices): never the answers.
+    speed_args: ClassVar[frozenset[str]] = frozenset(
+        {
+            "batch_size",
+            "concurrency",
+            "timeout_s",
+            "max_retries",
+            "backoff_base_s",
+            "backoff_max_s",
+            "api_key_env",
+            "price_input",
+            "price_output",
+        }
+    )
     args: OpenAIArgs
 
     def __init__(self, args: OpenAIArgs) -> None:
@@ -84,6 +124,7 @@ class OpenAICompatAdapter(Adapter):
     def load(self) -> None:
         """Read the API key from the environment (required for api.openai.com only)."""
         self._key = os.environ.get(self.args.api_key_env)
+        register_secret(self._key)  # a server may echo it back in an error body
         if not self._key and self.args.base_url.rstrip("/") == DEFAULT_BASE_URL:
             raise VoxevalError(
                 f"No API key: set the environment variable {self.args.api_key_env} "
@@ -102,31 +143,40 @@ class OpenAICompatAdapter(Adapter):
 
     def predict(self, batch: list[ModelInput], task: TaskContext) -> list[Response]:
         """Send every input concurrently (bounded) and return responses in order."""
+        results: list[Response] = [Response(error="not sent")] * len(batch)
+
+        def keep(index: int, response: Response) -> None:
+            results[index] = response
+
+        self.predict_stream(batch, task, keep)
+        return results
+
+    def predict_stream(self, batch: list[ModelInput], task: TaskContext, emit: Emit) -> None:
+        """Send every input concurrently (bounded); emit each answer as it arrives."""
         if self._key is None:
             self.load()
-        return asyncio.run(self._predict_all(batch))
+        asyncio.run(self._predict_all(batch, emit))
 
-    async def _predict_all(self, batch: list[ModelInput]) -> list[Response]:
+    async def _predict_all(self, batch: list[ModelInput], emit: Emit) -> None:
         import aiohttp
 
         connector = aiohttp.TCPConnector(limit=self.args.concurrency)
         timeout = aiohttp.ClientTimeout(total=self.args.timeout_s)
         headers = {"Authorization": f"Bearer {self._key}"} if self._key else {}
-        results: list[Response | None] = [None] * len(batch)
         todo = iter(range(len(batch)))
 
         # A fixed pool of workers pulling the next input keeps exactly `concurrency`
-        # requests in flight without a thousand tasks queueing on a semaphore.
+        # requests in flight without a thousand tasks queueing on a semaphore; each answer
+        # is handed over at once, so a crash loses at most the requests in flight.
         async def worker(session: Any) -> None:
             for i in todo:
-                results[i] = await self._one(session, batch[i])
+                emit(i, await self._one(session, batch[i]))
 
         async with aiohttp.ClientSession(
             connector=connector, timeout=timeout, headers=headers
         ) as session:
             workers = min(self.args.concurrency, len(batch))
             await asyncio.gather(*(worker(session) for _ in range(workers)))
-        return [r if r is not None else Response(error="not sent") for r in results]
 
     async def _one(self, session: Any, item: ModelInput) -> Response:
         url = self.args.base_url.rstrip("/")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import types
+from collections.abc import Callable
 from typing import Any, ClassVar, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -15,9 +16,11 @@ from voxeval.types import ModelInput, Response, TaskKind
 class AdapterArgs(BaseModel):
     """Base for an adapter's `--model-args`; unknown keys are an error, values are coerced."""
 
-    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+    model_config = ConfigDict(extra="forbid", protected_namespaces=(), allow_inf_nan=False)
 
-    batch_size: int = Field(1, description="inputs handed to the adapter per predict call")
+    batch_size: int = Field(
+        1, ge=1, le=100_000, description="inputs handed to the adapter per predict call"
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -60,8 +63,16 @@ class TaskContext(BaseModel):
     value_means: dict[str, float] | None = Field(None, description="from a training split")
 
 
+Emit = Callable[[int, Response], None]
+
+
 class Adapter:
-    """Base class for model adapters; subclasses set the class attributes and `predict`."""
+    """Base class for model adapters; subclasses set the class attributes and `predict`.
+
+    An adapter that finishes inputs one at a time (a pool of HTTP requests) overrides
+    `predict_stream` too, so each answer is saved the moment it exists and a crash re-pays
+    only the requests in flight.
+    """
 
     name: ClassVar[str]
     description: ClassVar[str]
@@ -69,6 +80,9 @@ class Adapter:
     sampling_rate: ClassVar[int | None] = 16000
     needs_audio: ClassVar[bool] = True  # False: the runner skips decoding (text baselines)
     Args: ClassVar[type[AdapterArgs]] = AdapterArgs
+    # Arguments that change speed, never predictions: left out of the resume fingerprint, so
+    # a crashed run resumes on another machine with another batch size.
+    speed_args: ClassVar[frozenset[str]] = frozenset({"batch_size"})
 
     def __init__(self, args: AdapterArgs) -> None:
         self.args = args
@@ -107,6 +121,26 @@ class Adapter:
     def predict(self, batch: list[ModelInput], task: TaskContext) -> list[Response]:
         """Return one Response per input, in order."""
         raise NotImplementedError
+
+    def predict_stream(self, batch: list[ModelInput], task: TaskContext, emit: Emit) -> None:
+        """Call `emit(index, response)` once per input as soon as its answer exists.
+
+        The default calls `predict` and emits its answers in order; an exception from `emit`
+        (the runner could not save) must propagate, never be taken for a model failure.
+        """
+        responses = self.predict(batch, task)
+        if not isinstance(responses, list) or len(responses) != len(batch):
+            got = len(responses) if isinstance(responses, list) else type(responses).__name__
+            raise VoxevalError(
+                f"Adapter {self.name!r} returned {got} responses for {len(batch)} inputs; "
+                "predict() must return one Response per input, in order."
+            )
+        for index, response in enumerate(responses):
+            emit(index, response)
+
+    def prediction_args(self) -> dict[str, Any]:
+        """The arguments that can change predictions: all but `speed_args` (fingerprint)."""
+        return {k: v for k, v in self.args.model_dump().items() if k not in self.speed_args}
 
     def close(self) -> None:
         """Release resources."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -13,15 +14,45 @@ from voxeval.errors import VoxevalError
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_TOO_MANY_SAMPLE_ERRORS = 0, 1, 2, 3
 
 
-def parse_kv(text: str) -> dict[str, str]:
-    """Parse "k=v,k=v" into a dict; a piece without "=" is an error naming it."""
-    out = {}
+def parse_kv(text: str, flag: str = "--model-args") -> dict[str, str]:
+    """Parse "k=v,k=v" into a dict; a bad or repeated piece is an error naming the flag."""
+    out: dict[str, str] = {}
     for piece in filter(None, (p.strip() for p in text.split(","))):
         key, sep, value = piece.partition("=")
         if not sep or not key.strip():
-            raise VoxevalError(f"Bad --model-args piece {piece!r}: write key=value,key=value.")
+            raise VoxevalError(f"Bad {flag} piece {piece!r}: write key=value,key=value.")
+        if key.strip() in out:
+            raise VoxevalError(f"Bad {flag}: {key.strip()!r} is given twice.")
         out[key.strip()] = value.strip()
     return out
+
+
+def count_arg(low: int = 1, high: int = 10**9) -> Callable[[str], int]:
+    """argparse type: a whole number in [low, high] (so "1e23" or "0" get a clear message)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text.strip())
+        except ValueError:
+            value = None
+        if value is None or not low <= value <= high:
+            raise argparse.ArgumentTypeError(
+                f"must be a whole number from {low} to {high}, got {text!r}"
+            )
+        return value
+
+    return parse
+
+
+def fraction_arg(text: str) -> float:
+    """argparse type: a number from 0 to 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be a number from 0 to 1, got {text!r}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -51,8 +82,15 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_USAGE
         return handler(args)
     except VoxevalError as exc:
-        print(f"voxeval: error: {exc}", file=sys.stderr)
+        from voxeval.secrets import scrub
+
+        print(f"voxeval: error: {scrub(str(exc))}", file=sys.stderr)
         return EXIT_ERROR
+    except BrokenPipeError:  # `voxeval show … | head`: the reader left, nothing is wrong
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     except KeyboardInterrupt:
         print(
             "voxeval: interrupted; finished samples are saved, run again to resume.",

@@ -8,7 +8,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from voxeval.cli import EXIT_OK, EXIT_TOO_MANY_SAMPLE_ERRORS, EXIT_USAGE, parse_kv, path_arg
+from voxeval.cli import (
+    EXIT_OK,
+    EXIT_TOO_MANY_SAMPLE_ERRORS,
+    EXIT_USAGE,
+    count_arg,
+    fraction_arg,
+    parse_kv,
+    path_arg,
+)
 
 
 def add_builtin_commands(sub: Any) -> None:
@@ -17,15 +25,23 @@ def add_builtin_commands(sub: Any) -> None:
     run.add_argument("--model", required=True, help="registered model name (voxeval list models)")
     run.add_argument("--model-args", default="", help="adapter arguments: k=v,k=v")
     run.add_argument("--tasks", required=True, help="comma-separated task names")
-    run.add_argument("--limit", type=int, help="evaluate only the first N samples of each task")
+    run.add_argument(
+        "--limit", type=count_arg(), help="evaluate only the first N samples of each task"
+    )
     run.add_argument("--data-dir", type=path_arg, help="local data folder (official layout)")
     run.add_argument("--task-args", default="", help="task options k=v,k=v (see list tasks)")
     run.add_argument("--output-dir", type=path_arg, default=Path("runs"), help="default: runs/")
     run.add_argument(
         "--max-error-rate",
-        type=float,
+        type=fraction_arg,
         default=0.0,
         help="exit with code 3 when a task's failed-sample fraction exceeds this (default 0)",
+    )
+    run.add_argument(
+        "--wait", action="store_true", help="if another process runs this, wait for it to end"
+    )
+    run.add_argument(
+        "--rerun", action="store_true", help="evaluate again even if this run already finished"
     )
     add_judge_arguments(run)
     run.set_defaults(handler=cmd_run)
@@ -61,40 +77,41 @@ def add_judge_arguments(parser: argparse.ArgumentParser) -> None:
     """--judge, --judge-args and --judge-samples, shared by run and score."""
     parser.add_argument("--judge", help="registered text model that judges (e.g. openai)")
     parser.add_argument("--judge-args", default="", help="judge arguments: k=v,k=v")
-    parser.add_argument("--judge-samples", type=int, default=1, help="ratings per item")
+    parser.add_argument(
+        "--judge-samples", type=count_arg(1, 100), default=1, help="ratings per item"
+    )
 
 
 def judge_from_args(args: argparse.Namespace) -> Any:
     """A JudgeConfig from the judge flags, or None without --judge."""
     if not args.judge:
         return None
-    from voxeval.errors import VoxevalError
     from voxeval.judge import JudgeConfig
 
-    if args.judge_samples < 1:
-        raise VoxevalError(f"--judge-samples must be at least 1, got {args.judge_samples}.")
-    return JudgeConfig(args.judge, parse_kv(args.judge_args), args.judge_samples)
+    return JudgeConfig(args.judge, parse_kv(args.judge_args, "--judge-args"), args.judge_samples)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Run or resume an evaluation, then print its summary."""
-    if args.limit is not None and args.limit < 1:
-        from voxeval.errors import VoxevalError
-
-        raise VoxevalError(f"--limit must be at least 1, got {args.limit}.")
+    from voxeval.errors import VoxevalError
     from voxeval.runner import RunConfig, run_evaluation
 
+    tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
+    if not tasks:
+        raise VoxevalError("--tasks is empty: name at least one task (voxeval list tasks).")
     config = RunConfig(
         model=args.model,
-        tasks=[t.strip() for t in args.tasks.split(",") if t.strip()],
-        model_args=parse_kv(args.model_args),
+        tasks=tasks,
+        model_args=parse_kv(args.model_args, "--model-args"),
         limit=args.limit,
         data_dir=args.data_dir,
-        task_args=parse_kv(args.task_args),
+        task_args=parse_kv(args.task_args, "--task-args"),
         output_dir=args.output_dir,
         judge=judge_from_args(args),
+        wait=args.wait,
+        rerun=args.rerun,
     )
-    run, run_dir = run_evaluation(config, progress=_tqdm_progress)
+    run, run_dir = run_evaluation(config, progress=_tqdm_progress, say=_stderr)
     from voxeval.summary import format_run
 
     print(format_run(run, run_dir))
@@ -107,6 +124,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
         return EXIT_TOO_MANY_SAMPLE_ERRORS
     return EXIT_OK
+
+
+def _stderr(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
 
 
 def _tqdm_progress(task: str, total: int, done: int) -> Any:
@@ -231,11 +252,13 @@ def _metrics_text(task: Any) -> str:
 
 def cmd_show(args: argparse.Namespace) -> int:
     """Print a run's summary (or its run.json)."""
-    from voxeval.results import read_run
+    from voxeval.results import find_run
     from voxeval.summary import format_run
 
-    run = read_run(args.run_dir)
-    print(run.model_dump_json(indent=2) if args.json else format_run(run, args.run_dir))
+    folder = find_run(args.run_dir)
+    print(
+        folder.run.model_dump_json(indent=2) if args.json else format_run(folder.run, folder.path)
+    )
     return EXIT_OK
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from dataclasses import asdict
 from typing import Any
@@ -16,13 +17,13 @@ DEFAULT_MIN_SHARED = 10  # fewer shared samples than this: too few to gate on
 
 def add_gate_commands(sub: Any) -> None:
     """Register `compare` and `check`."""
-    from voxeval.cli import path_arg
+    from voxeval.cli import count_arg, path_arg
 
     compare = sub.add_parser("compare", help="paired differences between two runs (B − A)")
     compare.add_argument("run_a", type=path_arg)
     compare.add_argument("run_b", type=path_arg)
     compare.add_argument("--json", action="store_true", help="machine-readable output")
-    compare.add_argument("--min-shared", type=int, default=DEFAULT_MIN_SHARED)
+    compare.add_argument("--min-shared", type=count_arg(), default=DEFAULT_MIN_SHARED)
     compare.set_defaults(handler=cmd_compare)
 
     check = sub.add_parser(
@@ -37,7 +38,7 @@ def add_gate_commands(sub: Any) -> None:
         metavar="METRIC=DELTA",
         help="allowed worsening per metric (e.g. wer=0.01); default 0",
     )
-    check.add_argument("--min-shared", type=int, default=DEFAULT_MIN_SHARED)
+    check.add_argument("--min-shared", type=count_arg(), default=DEFAULT_MIN_SHARED)
     check.set_defaults(handler=cmd_check)
 
 
@@ -57,8 +58,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     """The CI gate: 0 pass, 1 regression, 2 unusable input — never a silent pass."""
     from voxeval.compare import compare_runs, is_worse
 
-    tolerances = _parse_tolerances(args.tolerance)
     try:
+        tolerances = _parse_tolerances(args.tolerance)
         _, _, comparisons = compare_runs(args.baseline, args.run, args.min_shared)
     except VoxevalError as exc:
         print(f"voxeval check: unusable input: {exc}", file=sys.stderr)
@@ -95,11 +96,15 @@ def _parse_tolerances(items: list[str]) -> dict[str, float]:
     for item in items:
         metric, _, value = item.partition("=")
         try:
-            out[metric.strip()] = abs(float(value))
+            delta = float(value)
         except ValueError:
+            delta = math.nan
+        if not metric.strip() or not math.isfinite(delta) or delta < 0:
             raise VoxevalError(
-                f"Bad --tolerance {item!r}: write METRIC=DELTA, e.g. wer=0.01"
-            ) from None
+                f"Bad --tolerance {item!r}: write METRIC=DELTA with a DELTA of 0 or more, "
+                "e.g. wer=0.01"
+            )
+        out[metric.strip()] = delta
     return out
 
 

@@ -13,6 +13,7 @@ from voxeval.adapter import Adapter, TaskContext
 from voxeval.audio import load_audio
 from voxeval.checkpoint import SamplesFile
 from voxeval.errors import SampleError, VoxevalError
+from voxeval.secrets import scrub
 from voxeval.types import ModelInput, Response, Sample
 
 T = TypeVar("T")
@@ -84,35 +85,6 @@ def base_record(sample: Sample, task_name: str) -> dict[str, Any]:
     }
 
 
-def predict_batch(
-    adapter: Adapter, inputs: list[ModelInput], task: TaskContext
-) -> tuple[list[Response], float]:
-    """Call the adapter; if the batch fails, retry one by one so only the culprit fails."""
-    start = time.perf_counter()
-    try:
-        responses = _checked(adapter, inputs, adapter.predict(inputs, task))
-        return responses, time.perf_counter() - start
-    except VoxevalError:
-        raise
-    except Exception as exc:
-        if len(inputs) == 1:
-            return [Response(error=f"{type(exc).__name__}: {exc}")], time.perf_counter() - start
-    responses = []
-    for item in inputs:
-        responses.extend(predict_batch(adapter, [item], task)[0])
-    return responses, time.perf_counter() - start
-
-
-def _checked(adapter: Adapter, inputs: list[ModelInput], out: list[Response]) -> list[Response]:
-    if not isinstance(out, list) or len(out) != len(inputs):
-        got = len(out) if isinstance(out, list) else type(out).__name__
-        raise VoxevalError(
-            f"Adapter {adapter.name!r} returned {got} responses for {len(inputs)} inputs; "
-            "predict() must return one Response per input, in order."
-        )
-    return out
-
-
 def run_task_inference(
     adapter: Adapter,
     samples: Iterable[Sample],
@@ -134,13 +106,17 @@ def run_task_inference(
             record.update(prediction={}, audio_s=0.0, model_s=0.0, usage=None)
             record["error"] = {"kind": error.kind, "message": str(error)}
             checkpoint.append(record)
+        if on_done and len(ready) < len(batch):
+            on_done(len(batch) - len(ready))
         if ready and not warmed:
             adapter.warmup(ready[0][1], context)
             warmed = True
         if ready:
-            _run_ready(adapter, ready, context, checkpoint)
-        if on_done:
-            on_done(len(batch))
+            _run_ready(adapter, ready, context, checkpoint, on_done)
+
+
+class _SaveFailed(VoxevalError):
+    """Writing a record failed: fatal, never mistaken for a model failure to retry."""
 
 
 def _run_ready(
@@ -148,15 +124,60 @@ def _run_ready(
     ready: list[tuple[Sample, ModelInput]],
     context: TaskContext,
     checkpoint: SamplesFile,
+    on_done: Callable[[int], None] | None = None,
 ) -> None:
-    inputs = [x for _, x in ready]
-    responses, seconds = predict_batch(adapter, inputs, context)
-    share = seconds / len(inputs)
-    for (sample, item), response in zip(ready, responses, strict=True):
-        record = base_record(sample, context.name)
-        record["prediction"] = response.prediction()
-        record["audio_s"] = round(item.duration_s, 6)
-        record["model_s"] = response.latency_s if response.latency_s is not None else share
-        record["usage"] = asdict(response.usage) if response.usage else None
-        record["error"] = {"kind": "adapter", "message": response.error} if response.error else None
-        checkpoint.append(record)
+    """Stream a batch through the adapter, saving each answer the moment it arrives.
+
+    If the adapter raises, the inputs it has not answered are retried one by one so that
+    only the culprit fails; answers already saved are never asked for again.
+    """
+    start, saved = time.perf_counter(), set()
+    first_emit: list[float] = []
+
+    def emit(index: int, response: Response) -> None:
+        if not isinstance(index, int) or not 0 <= index < len(ready) or index in saved:
+            raise VoxevalError(
+                f"Adapter {adapter.name!r} emitted index {index!r} for a batch of {len(ready)} "
+                "(each input exactly once, by its position)."
+            )
+        if not first_emit:  # answers of a list-returning predict arrive together at its end
+            first_emit.append((time.perf_counter() - start) / len(ready))
+        try:
+            checkpoint.append(_record(*ready[index], context, response, first_emit[0]))
+        except Exception as exc:
+            raise _SaveFailed(f"Cannot save a result to {checkpoint.path}: {exc}") from exc
+        saved.add(index)
+        if on_done:
+            on_done(1)
+
+    try:
+        adapter.predict_stream([x for _, x in ready], context, emit)
+    except VoxevalError:
+        raise
+    except Exception as exc:
+        missing = [ready[i] for i in range(len(ready)) if i not in saved]
+        if len(ready) == 1:
+            message = scrub(f"{type(exc).__name__}: {exc}")
+            emit(0, Response(error=message, latency_s=time.perf_counter() - start))
+            return
+        for item in missing:
+            _run_ready(adapter, [item], context, checkpoint, on_done)
+        return
+    if len(saved) != len(ready):
+        raise VoxevalError(
+            f"Adapter {adapter.name!r} answered {len(saved)} of {len(ready)} inputs; "
+            "predict_stream must emit one response per input."
+        )
+
+
+def _record(
+    sample: Sample, item: ModelInput, context: TaskContext, response: Response, share: float
+) -> dict[str, Any]:
+    record = base_record(sample, context.name)
+    record["prediction"] = response.prediction()
+    record["audio_s"] = round(item.duration_s, 6)
+    record["model_s"] = response.latency_s if response.latency_s is not None else share
+    record["usage"] = asdict(response.usage) if response.usage else None
+    error = scrub(response.error) if response.error else None
+    record["error"] = {"kind": "adapter", "message": error} if error else None
+    return record

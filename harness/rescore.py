@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,9 @@ def add_score_command(sub: Any) -> None:
     from voxeval.commands import add_judge_arguments
 
     add_judge_arguments(score)
+    score.add_argument(
+        "--wait", action="store_true", help="if a run is using the folder, wait for it to end"
+    )
     score.set_defaults(handler=cmd_score)
 
 
@@ -36,7 +39,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     if args.run_dir and not (args.task or args.predictions):
         from voxeval.commands import judge_from_args
 
-        run = rescore_run(args.run_dir, judge_from_args(args))
+        run = rescore_run(args.run_dir, judge_from_args(args), wait=args.wait, say=_stderr)
         print(format_run(run, args.run_dir))
         return 0
     if args.task and args.predictions and not args.run_dir:
@@ -48,33 +51,69 @@ def cmd_score(args: argparse.Namespace) -> int:
     raise VoxevalError("Use `voxeval score RUN_DIR` or `voxeval score --task T --predictions F`.")
 
 
-def rescore_run(run_dir: Path, judge: Any = None) -> Any:
+def _stderr(text: str) -> None:
+    import sys
+
+    print(text, file=sys.stderr, flush=True)
+
+
+def rescore_run(
+    run_dir: Path,
+    judge: Any = None,
+    wait: bool = False,
+    say: Callable[[str], None] | None = None,
+) -> Any:
     """Recompute every task's metrics from its samples file; no model is loaded.
 
-    With a judge, judge scores are (re)computed; cached judge replies make no calls.
+    With a judge, judge scores are (re)computed; cached judge replies make no calls. The
+    new numbers are saved under the run's lock; in a folder that cannot be written (a
+    read-only copy) they are computed and returned, and nothing is changed.
     """
-    from voxeval.checkpoint import SamplesFile
-    from voxeval.results import read_run, write_run
-    from voxeval.runner import score_records
+    from voxeval.checkpoint import write_judge_rows
+    from voxeval.lock import ReadOnlyRunError, run_lock
+    from voxeval.results import open_run, write_run
+
+    say = say or (lambda text: None)
+    folder = open_run(run_dir)
+    try:
+        with run_lock(folder.path, wait=wait, say=say):
+            folder = open_run(folder.path)  # as it is now that this process holds it
+            run, judged = _rescored(folder, judge)
+            for name, rows in judged.items():
+                write_judge_rows(folder.path, name, rows)
+            write_run(run, folder.path)
+            return run
+    except ReadOnlyRunError as exc:
+        run, _ = _rescored(folder, judge)
+        say(f"voxeval: {exc} The scores were computed but not saved; nothing was changed.")
+        return run
+
+
+def _rescored(folder: Any, judge: Any) -> tuple[Any, dict[str, list[dict[str, Any]]]]:
+    """A copy of the run with every task scored again, and the judge rows per task."""
+    from voxeval.scoring import score_records
     from voxeval.task import TASKS
 
-    run = read_run(run_dir)
-    for name, old in run.tasks.items():
+    run = folder.run.model_copy(deep=True)
+    judged = {}
+    for name, old in folder.run.tasks.items():
         task = TASKS.get(name)
         if task.version != old.task_version:
             raise VoxevalError(
                 f"Task {name!r} is now version {task.version} but the run used "
                 f"{old.task_version}; re-run the model instead of re-scoring."
             )
-        checkpoint = SamplesFile(Path(run_dir) / old.samples_file)
-        ids = list(checkpoint.read())
-        new = score_records(task, old.dataset, checkpoint, ids, judge)
+        records = folder.samples(name).latest
+        new, rows = score_records(
+            task, old.dataset, records, list(records), old.samples_file, judge
+        )
         new.timing.wall_s, new.timing.load_s = old.timing.wall_s, old.timing.load_s
         if judge is None:
             _keep_judge_scores(old, new)
+        if rows is not None:
+            judged[name] = rows
         run.tasks[name] = new
-    write_run(run, Path(run_dir))
-    return run
+    return run, judged
 
 
 def _keep_judge_scores(old: Any, new: Any) -> None:
@@ -88,31 +127,58 @@ def _keep_judge_scores(old: Any, new: Any) -> None:
 
 
 def read_predictions(path: Path) -> dict[str, dict[str, Any]]:
-    """Predictions keyed by sample id from JSONL lines {id, prediction|text|label|values}."""
-    if not path.is_file():
-        raise VoxevalError(f"Predictions file {path} does not exist.")
+    """Predictions keyed by sample id from JSONL lines {id, prediction|text|label|values}.
+
+    The file is input: every line must be a valid object, ids (text or whole numbers) must
+    be unique as text, and predictions must have the record schema's types.
+    """
+    from voxeval.results.files import lines
+
     out: dict[str, dict[str, Any]] = {}
-    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-            sid = str(row["id"])
-        except (json.JSONDecodeError, KeyError, TypeError):
-            raise VoxevalError(
-                f"{path}:{lineno}: expected a JSON object with an 'id' and a 'prediction' "
-                "(or 'text' / 'label' / 'values')."
-            ) from None
-        if "prediction" in row:
-            pred = (
-                {"text": row["prediction"]}
-                if isinstance(row["prediction"], str)
-                else row["prediction"]
-            )
-        else:
-            pred = {k: row[k] for k in ("text", "label", "values", "scores") if k in row}
-        out[sid] = pred
+    try:
+        with open(path, "rb") as fh:
+            for lineno, raw in lines(fh):
+                if raw.strip():
+                    _add_prediction(out, raw, f"{path}:{lineno}")
+    except OSError as exc:
+        raise VoxevalError(f"Cannot read predictions file {path}: {exc.strerror or exc}.") from None
     return out
+
+
+def _add_prediction(out: dict[str, dict[str, Any]], raw: bytes, where: str) -> None:
+    from pydantic import ValidationError
+
+    from voxeval.results.files import strict_json
+    from voxeval.results.records import PREDICTION, validation_reason
+
+    try:
+        row = strict_json(raw)
+    except ValueError as exc:
+        raise VoxevalError(f"{where}: not valid JSON ({str(exc)[:80]}).") from None
+    sid = _prediction_id(row, where)
+    if sid in out:
+        raise VoxevalError(f'{where}: id {sid!r} occurs twice (1 and "1" are the same id).')
+    try:
+        out[sid] = PREDICTION.validate_python(_prediction_fields(row))
+    except ValidationError as exc:
+        raise VoxevalError(f"{where}: {validation_reason(exc)}.") from None
+
+
+def _prediction_id(row: Any, where: str) -> str:
+    sid = row.get("id") if isinstance(row, dict) else None
+    if isinstance(sid, bool) or not isinstance(sid, str | int) or not str(sid).strip():
+        raise VoxevalError(
+            f"{where}: expected a JSON object with an 'id' (text or a whole number) and a "
+            "'prediction' (or 'text' / 'label' / 'values')."
+        )
+    return str(sid)
+
+
+def _prediction_fields(row: dict[str, Any]) -> Any:
+    if "prediction" in row:
+        pred = row["prediction"]
+        return {"text": pred} if isinstance(pred, str) else pred
+    return {k: row[k] for k in ("text", "label", "values", "scores") if k in row}
 
 
 def score_predictions(
@@ -121,7 +187,8 @@ def score_predictions(
     """Score external predictions against a task's references, writing a run folder."""
     from voxeval.checkpoint import SamplesFile
     from voxeval.inference import base_record
-    from voxeval.runner import RunConfig, new_run_id, plan_tasks, samples_file_name, score_records
+    from voxeval.plan import RunConfig, new_run_id, plan_tasks, samples_file_name
+    from voxeval.scoring import score_records
     from voxeval.workspace import prepare_output_dir, safe_name
 
     predictions = read_predictions(path)
@@ -134,7 +201,8 @@ def score_predictions(
             f"{', '.join(unknown[:3])}. Check that the ids match the task's sample ids."
         )
     run_dir = prepare_output_dir(Path(output_dir) / safe_name(model_name) / new_run_id())
-    checkpoint = SamplesFile(run_dir / samples_file_name(task_name))
+    name = samples_file_name(task_name)
+    checkpoint = SamplesFile(run_dir / name)
     for sample in planned.samples:
         record = base_record(sample, task_name)
         pred = predictions.get(sample.id)
@@ -144,8 +212,8 @@ def score_predictions(
         )
         checkpoint.append(record)
     checkpoint.close()
-    result = score_records(
-        planned.task, planned.dataset, checkpoint, [s.id for s in planned.samples]
+    result, _ = score_records(
+        planned.task, planned.dataset, checkpoint.read(), [s.id for s in planned.samples], name
     )
     run = _external_run(run_dir, model_name, path, result)
     return run, run_dir

@@ -6,7 +6,7 @@ from collections import Counter, defaultdict
 from typing import TYPE_CHECKING, Any
 
 from voxeval.metrics import MetricResult, get_metric, summarize
-from voxeval.results import MetricValue
+from voxeval.results import DatasetIdentity, MetricValue, TaskResult
 from voxeval.task import MetricSpec, Task
 
 if TYPE_CHECKING:
@@ -55,6 +55,7 @@ def to_value(result: MetricResult) -> MetricValue:
         ci_high=result.ci_high,
         n=result.n,
         higher_is_better=result.higher_is_better,
+        metric=result.name,
         params=result.params,
         details=result.details,
     )
@@ -128,3 +129,44 @@ def _score_with_judge(
             ok, outcome.scores, outcome.ratings, outcome.replies, strict=True
         )
     ]
+
+
+def score_records(
+    task: Task | type[Task],
+    dataset: DatasetIdentity,
+    records: dict[str, dict[str, Any]],
+    ids: list[str],
+    samples_file: str,
+    judge: JudgeConfig | None = None,
+) -> tuple[TaskResult, list[dict[str, Any]] | None]:
+    """Score the records of `ids` into a TaskResult (timing and usage from the records).
+
+    Pure: nothing is written. With a judge, its per-sample rows come back for the caller,
+    who holds the run's lock, to save as judge-<task>.jsonl.
+    """
+    ordered = [records[i] for i in ids if i in records]
+    scored = score_task(type(task) if isinstance(task, Task) else task, ordered, judge)
+    judge_rows = scored.pop("judge_rows")
+    result = TaskResult(
+        task=task.name,
+        task_version=task.version,
+        kind=task.kind,
+        dataset=dataset,
+        samples_file=samples_file,
+        **scored,
+    )
+    ok = [r for r in ordered if not r.get("error")]
+    result.timing.model_s = sum(r.get("model_s") or 0.0 for r in ok)
+    result.timing.audio_s = sum(r.get("audio_s") or 0.0 for r in ok)
+    if result.timing.model_s > 0:
+        result.timing.rtfx = result.timing.audio_s / result.timing.model_s
+    _sum_usage(result, ok)
+    return result, judge_rows
+
+
+def _sum_usage(result: TaskResult, records: list[dict[str, Any]]) -> None:
+    usages = [r["usage"] for r in records if r.get("usage")]
+    result.usage.input_tokens = sum(u.get("input_tokens") or 0 for u in usages)
+    result.usage.output_tokens = sum(u.get("output_tokens") or 0 for u in usages)
+    costs = [u["cost_usd"] for u in usages if u.get("cost_usd") is not None]
+    result.usage.cost_usd = sum(costs) if costs else None

@@ -76,7 +76,7 @@ class FakeOpenAI:
         await site.start()
         self.port = site._server.sockets[0].getsockname()[1]
 
-    async def _fault(self) -> web.Response | None:
+    async def _fault(self, seen: Seen) -> web.Response | None:
         fault = self.faults.popleft() if self.faults else None
         if fault is None and self.fault_rate and self.rng.random() < self.fault_rate:
             fault = self.rng.choice(FAULTS)
@@ -87,6 +87,10 @@ class FakeOpenAI:
             return web.Response(status=504, text="too late")
         if fault == "malformed":
             return web.Response(status=200, text="{not json", content_type="application/json")
+        if fault == "echo-key":  # like a real 401: "Incorrect API key provided: <key>"
+            key = seen.headers.get("Authorization", "").removeprefix("Bearer ")
+            message = f"Incorrect API key provided: {key}. You can find your key online."
+            return web.json_response({"error": {"message": message}}, status=401)
         status, _, retry_after = fault.partition(":")
         headers = {"Retry-After": retry_after} if retry_after else {}
         return web.json_response(
@@ -115,7 +119,7 @@ class FakeOpenAI:
         self.seen.append(seen)
         if self.latency_s:
             await asyncio.sleep(self.latency_s)
-        fault = await self._fault()
+        fault = await self._fault(seen)
         if fault is not None:
             self.statuses.append(fault.status)
             return fault

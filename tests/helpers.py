@@ -12,6 +12,11 @@ import soundfile as sf
 from tests.conftest import DEMO_DATA
 
 
+def run_folders(model_dir: Path) -> list[Path]:
+    """The run folders in a model's output folder (hidden lock files left out)."""
+    return sorted(p.parent for p in Path(model_dir).glob("*/run.json"))
+
+
 def copy_demo(dest: Path, n: int | None = None) -> Path:
     """Copy the first n demo clips and their manifest lines into `dest`."""
     lines = (DEMO_DATA / "manifest.jsonl").read_text().splitlines()[:n]

@@ -85,8 +85,9 @@ def tasks():
 
 
 def records(run_dir, task):
+    """Records in sample order (the file holds them in the order answers arrived)."""
     text = (run_dir / f"samples-{task}.jsonl").read_text()
-    return [json.loads(x) for x in text.splitlines()]
+    return sorted((json.loads(x) for x in text.splitlines()), key=lambda r: r["sample_id"])
 
 
 def run(tmp_path, model_name, task, **args):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import copy_demo
+from tests.helpers import copy_demo, run_folders
 from voxeval.cli import main
 from voxeval.hookspecs import hookimpl
 from voxeval.plugins import get_plugin_manager
@@ -19,7 +19,7 @@ VOXEVAL = Path(sys.executable).with_name("voxeval")
 
 
 def run_dir_of(out: Path, model: str = "mock") -> Path:
-    (only,) = (out / model).iterdir()
+    (only,) = run_folders(out / model)
     return only
 
 
@@ -90,13 +90,90 @@ def test_score_rejects_unknown_prediction_ids(tmp_path, capsys):
     [
         (["run", "--model", "mok", "--tasks", "demo-asr"], "Did you mean 'mock'"),
         (["run", "--model", "mock", "--tasks", "demo-asr", "--model-args", "tag"], "key=value"),
-        (["run", "--model", "mock", "--tasks", "demo-asr", "--limit", "0"], "at least 1"),
+        (["run", "--model", "mock", "--tasks", " , ", "--limit", "2"], "--tasks is empty"),
         (["show", "/nonexistent/run"], "is not a run folder"),
     ],
 )
 def test_bad_input_exits_1_with_a_message(argv, message, capsys, tmp_path):
     assert main([*argv, "--output-dir", str(tmp_path)] if argv[0] == "run" else argv) == 1
     assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["run", "--limit", "0"], "--limit: must be a whole number from 1"),
+        (["run", "--limit", "1e23"], "--limit: must be a whole number from 1 to 1000000000"),
+        (["run", "--limit", "10000000000000000000000"], "got '10000000000000000000000'"),
+        (["run", "--max-error-rate", "1.5"], "--max-error-rate: must be a number from 0 to 1"),
+        (["run", "--max-error-rate", "nan"], "--max-error-rate: must be a number from 0 to 1"),
+        (["run", "--judge-samples", "0"], "--judge-samples: must be a whole number from 1"),
+        (["check", "--baseline", "a", "--run", "b", "--min-shared", "-3"], "--min-shared"),
+        (["leaderboard", "--port", "70000"], "--port: must be a whole number from 1 to 65535"),
+    ],
+)
+def test_bad_numbers_are_usage_errors_that_name_the_option(argv, message, capsys):
+    if argv[0] == "run":
+        argv = [*argv, "--model", "mock", "--tasks", "demo-asr"]
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        ({"timeout_s": "0"}, "timeout_s"),
+        ({"timeout_s": "nan"}, "timeout_s"),
+        ({"concurrency": "0"}, "concurrency"),
+        ({"max_retries": "-1"}, "max_retries"),
+        ({"batch_size": "0"}, "batch_size"),
+        ({"temperature": "inf"}, "temperature"),
+        ({"base_url": "file:///etc/passwd"}, "base_url"),
+    ],
+)
+def test_bad_adapter_numbers_are_refused_naming_the_argument(args, named, capsys, tmp_path):
+    kv = ",".join(f"{k}={v}" for k, v in {"model": "m", **args}.items())
+    argv = ["run", "--model", "openai", "--model-args", kv, "--tasks", "demo-asr"]
+    assert main([*argv, "--output-dir", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert f"Bad --model-args for 'openai': {named}" in err
+    assert not list(tmp_path.rglob("run.json"))
+
+
+# Numbers that are meaningful anywhere on the real line (NaN and infinities are still refused).
+UNBOUNDED_ON_PURPOSE = {
+    ("faster-whisper", "length_penalty"),
+    ("faster-whisper", "compression_ratio_threshold"),
+    ("faster-whisper", "log_prob_threshold"),
+    ("faster-whisper", "no_speech_threshold"),
+}
+
+
+def test_every_numeric_adapter_argument_is_bounded():
+    import annotated_types
+
+    from voxeval.adapter import ADAPTERS
+
+    bound_types = (annotated_types.Ge, annotated_types.Gt, annotated_types.Le, annotated_types.Lt)
+    loose = []
+    for name, cls in ADAPTERS.items().items():
+        assert cls.Args.model_config.get("allow_inf_nan") is False, name
+        for field, info in cls.Args.model_fields.items():
+            numeric = {int, float} & set(getattr(info.annotation, "__args__", ())) or (
+                info.annotation in (int, float)
+            )
+            bounded = any(isinstance(m, bound_types) for m in info.metadata)
+            if numeric and not bounded and (name, field) not in UNBOUNDED_ON_PURPOSE:
+                loose.append(f"{name}.{field}")
+    assert loose == []
+
+
+def test_task_args_errors_name_the_task_args_flag(capsys, tmp_path):
+    argv = ["run", "--model", "mock", "--tasks", "demo-asr", "--task-args", "oops"]
+    assert main([*argv, "--output-dir", str(tmp_path)]) == 1
+    assert "Bad --task-args piece 'oops'" in capsys.readouterr().err
 
 
 def test_plugins_can_add_commands(capsys):

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import run_folders
 from tests.plugin_site import PLUGIN_SRC, pip_install, plugin_env, voxeval, write_package
 
 pytestmark = pytest.mark.slow
@@ -53,7 +54,7 @@ def test_run_with_plugin_model(site: Path, tmp_path: Path) -> None:
     proc = voxeval("run", *args, "--output-dir", str(out_dir), env=env)
     assert proc.returncode == 0, proc.stderr
 
-    (run_dir,) = (out_dir / "example-counter").iterdir()
+    (run_dir,) = run_folders(out_dir / "example-counter")
     run = json.loads((run_dir / "run.json").read_text())
     assert run["status"] == "success"
     assert run["model"]["name"] == "example-counter"

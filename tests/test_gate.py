@@ -23,7 +23,7 @@ def corrupt(text: str) -> str:
     return " ".join(text.split()[::2])
 
 
-def make_run(tmp_path, mock_model, name, answer, limit=None, data_dir=None):
+def make_run(tmp_path, mock_model, name, answer, limit=None, data_dir=None, rerun=False):
     """A demo-asr run whose predictions come from `answer(sample_id)`."""
     mock_model.default = staticmethod(lambda item: Response(text=answer(item.sample_id)))
     config = RunConfig(
@@ -33,6 +33,7 @@ def make_run(tmp_path, mock_model, name, answer, limit=None, data_dir=None):
         data_dir=data_dir,
         output_dir=tmp_path / name,
         model_args={"tag": name},
+        rerun=rerun,
     )
     return run_evaluation(config)[1]
 
@@ -116,6 +117,6 @@ def test_incomparable_runs_exit_2(tmp_path, mock_model, monkeypatch, problem, ca
 def test_run_folder_with_several_runs_must_be_named(tmp_path, mock_model, capsys):
     base = make_run(tmp_path, mock_model, "base", perfect)
     make_run(tmp_path, mock_model, "same", perfect)
-    make_run(tmp_path, mock_model, "same", perfect)
+    make_run(tmp_path, mock_model, "same", perfect, rerun=True)
     assert check(base, tmp_path / "same" / "mock") == 2
     assert "holds 2 runs" in capsys.readouterr().err

@@ -204,7 +204,9 @@ def test_changed_args_or_limit_start_a_new_run_instead_of_resuming(
     assert set(run_dirs(out_dir)) == run_ids
 
 
-def test_rerun_after_success_starts_a_new_run(env: dict[str, str], tmp_path: Path) -> None:
+def test_rerun_after_success_calls_nothing_unless_asked(
+    env: dict[str, str], tmp_path: Path
+) -> None:
     out_dir, calls = tmp_path / "runs", tmp_path / "calls.log"
     args = run_args(out_dir, calls, DELAY_S, "--limit", "3")
 
@@ -212,13 +214,19 @@ def test_rerun_after_success_starts_a_new_run(env: dict[str, str], tmp_path: Pat
     assert first["status"] == "success"
     first_files = {p.name: p.read_bytes() for p in first_dir.iterdir()}
 
-    second, second_dir = run_to_end(args, env)
+    # The same command again: the finished run is reported, and the model is not called.
+    again = subprocess.run(args, env=env, capture_output=True, text=True, timeout=60)
+    assert again.returncode == 0, again.stderr
+    assert "already finished" in again.stderr and str(first_dir) in again.stderr
+    assert {p.name: p.read_bytes() for p in first_dir.iterdir()} == first_files
+    assert Counter(calls.read_text().splitlines()) == Counter(demo_ids()[:3])
+
+    # --rerun asks for a fresh run on purpose: a new folder, every sample called again.
+    second, second_dir = run_to_end([*args, "--rerun"], env)
     assert second["status"] == "success"
-    assert second["run_id"] != first["run_id"]
-    assert second_dir != first_dir
+    assert second["run_id"] != first["run_id"] and second_dir != first_dir
     assert second["resumed"] == 0
     assert set(run_dirs(out_dir)) == {first["run_id"], second["run_id"]}
-    # The finished run is untouched, and the new run called the model for every sample again.
     assert {p.name: p.read_bytes() for p in first_dir.iterdir()} == first_files
     assert len(complete_records(second_dir / SAMPLES)) == 3
     assert Counter(calls.read_text().splitlines()) == Counter({sid: 2 for sid in demo_ids()[:3]})

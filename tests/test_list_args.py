@@ -36,7 +36,7 @@ def test_list_models_name_shows_the_argument_table(capsys):
     assert (name, kind, default) == ("device", "auto|cpu|cuda|mps", "auto")
     assert "cuda" in description
     assert table_row(out, "model")[2] == "(required)"
-    assert table_row(out, "encoder_batch_size")[1] == "int (>=0)"
+    assert table_row(out, "encoder_batch_size")[1] == "int (>=0, <=100000)"
 
 
 def test_json_documents_every_argument_of_every_builtin_adapter(capsys):

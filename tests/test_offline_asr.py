@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import run_folders
+
 pytestmark = pytest.mark.slow
 VOXEVAL = Path(sys.executable).parent / "voxeval"
 
@@ -21,7 +23,7 @@ def run_cli(tmp_path: Path, model: str, *extra: str) -> dict:
         [*args, "--output-dir", str(tmp_path)], env=env, capture_output=True, text=True
     )
     assert proc.returncode == 0, proc.stderr
-    (run_dir,) = (tmp_path / model).iterdir()
+    (run_dir,) = run_folders(tmp_path / model)
     assert (run_dir / "samples-demo-asr.jsonl").is_file()
     return json.loads((run_dir / "run.json").read_text())
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import add_clip, copy_demo, sine, write_wav
+from tests.helpers import add_clip, copy_demo, run_folders, sine, write_wav
 from voxeval.errors import VoxevalError
 from voxeval.plugins import UnknownNameError
 from voxeval.results import REDACTED, read_run, redact
@@ -53,7 +53,7 @@ def test_interrupted_run_resumes_without_repeating_calls(tmp_path, mock_model):
     config = RunConfig(model="mock", tasks=["demo-asr"], limit=8, output_dir=tmp_path)
     with pytest.raises(KeyboardInterrupt):
         run_evaluation(config)
-    (run_dir,) = (tmp_path / "mock").iterdir()
+    (run_dir,) = run_folders(tmp_path / "mock")
     assert read_run(run_dir).status == "cancelled"
     done = {r["sample_id"] for r in records(run_dir)}
     assert len(done) == 3
@@ -86,15 +86,37 @@ def test_changed_configuration_starts_a_new_run(tmp_path, mock_model, monkeypatc
     mock_model.history.clear()
     run, _ = run_evaluation(config)
     assert run.resumed == 0
-    assert len(list((tmp_path / "o" / "mock").iterdir())) == 2
+    assert len(run_folders(tmp_path / "o" / "mock")) == 2
     assert len(mock_model.history) == (3 if change == "limit" else 5)
 
 
-def test_finished_run_is_not_overwritten(tmp_path):
+def test_a_finished_run_is_reported_not_paid_for_again(tmp_path, mock_model):
     config = RunConfig(model="mock", tasks=["demo-asr"], limit=2, output_dir=tmp_path)
-    first, _ = run_evaluation(config)
-    second, _ = run_evaluation(config)
-    assert first.run_id != second.run_id and second.resumed == 0
+    first, first_dir = run_evaluation(config)
+    files = {p.name: p.read_bytes() for p in first_dir.iterdir()}
+    mock_model.history.clear()
+    said = []
+    again, again_dir = run_evaluation(config, say=said.append)
+    assert again_dir == first_dir and again.run_id == first.run_id
+    assert mock_model.history == []  # no model call
+    assert "already finished" in said[0] and "--rerun" in said[0]
+    assert {p.name: p.read_bytes() for p in first_dir.iterdir()} == files  # untouched
+    config.rerun = True
+    fresh, fresh_dir = run_evaluation(config)
+    assert fresh.run_id != first.run_id and fresh_dir != first_dir and fresh.resumed == 0
+    assert len(mock_model.history) == 2
+
+
+def test_speed_arguments_do_not_change_the_fingerprint(tmp_path, mock_model):
+    mock_model.enqueue("a", "b", KeyboardInterrupt())
+    config = RunConfig(model="mock", tasks=["demo-asr"], limit=6, output_dir=tmp_path)
+    with pytest.raises(KeyboardInterrupt):
+        run_evaluation(config)
+    config.model_args = {"batch_size": "3"}  # another machine, another batch size
+    mock_model.history.clear()
+    run, _ = run_evaluation(config)
+    assert run.resumed == 1 and len(run_folders(tmp_path / "mock")) == 1
+    assert len(mock_model.history) == 4
 
 
 def test_bad_audio_is_counted_per_sample_and_the_run_continues(tmp_path, mock_model):
@@ -221,7 +243,7 @@ def test_wrong_number_of_responses_fails_the_run_clearly(tmp_path, mock_model, m
     monkeypatch.setattr(mock_model, "predict", lambda self, batch, task: [])
     with pytest.raises(VoxevalError, match="returned 0 responses for 1 inputs"):
         run_evaluation(RunConfig(model="mock", tasks=["demo-asr"], limit=1, output_dir=tmp_path))
-    (run_dir,) = (tmp_path / "mock").iterdir()
+    (run_dir,) = run_folders(tmp_path / "mock")
     assert read_run(run_dir).status == "error"
 
 

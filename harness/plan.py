@@ -1,0 +1,126 @@
+"""What a run is before any model loads: its config, its tasks' samples, its fingerprint."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import secrets
+from collections import Counter
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from voxeval.adapter import Adapter
+from voxeval.errors import VoxevalError
+from voxeval.judge import JudgeConfig
+from voxeval.results import DatasetIdentity
+from voxeval.secrets import redact
+from voxeval.task import TASKS, Task, expand_task_names
+from voxeval.types import Sample
+from voxeval.workspace import safe_name
+
+
+@dataclass
+class RunConfig:
+    """Everything that defines a run; equal configs resume the same run folder."""
+
+    model: str
+    tasks: list[str]
+    model_args: dict[str, Any] = field(default_factory=dict)
+    limit: int | None = None
+    data_dir: Path | None = None
+    task_args: dict[str, Any] = field(default_factory=dict)  # --task-args, for every task
+    output_dir: Path = Path("runs")
+    judge: JudgeConfig | None = None  # scoring only: not part of the run's fingerprint
+    wait: bool = False  # queue behind another process on the same run instead of stopping
+    rerun: bool = False  # evaluate again even if this configuration already finished
+
+
+@dataclass
+class PlannedTask:
+    """A task instance with its (possibly limited) sample list and dataset identity."""
+
+    task: Task
+    samples: list[Sample]
+    dataset: DatasetIdentity
+
+
+def plan_tasks(config: RunConfig) -> list[PlannedTask]:
+    """Instantiate tasks, list their samples and identify their data (fails before any model)."""
+    planned = []
+    names = expand_task_names(config.tasks)
+    if not names:
+        raise VoxevalError("No task given: name at least one with --tasks (voxeval list tasks).")
+    classes = [TASKS.get(name) for name in names]
+    unused = set(config.task_args) - {f for c in classes for f in c.Options.model_fields}
+    if unused:
+        raise VoxevalError(
+            f"--task-args {', '.join(sorted(unused))}: no selected task takes "
+            f"{'it' if len(unused) == 1 else 'them'} ({', '.join(names)})."
+        )
+    for cls in classes:
+        task = cls(config.data_dir, config.task_args)
+        everything = task.samples()
+        samples = list(itertools.islice(everything, config.limit) if config.limit else everything)
+        samples = checked_ids(task.name, samples)
+        info = task.dataset()
+        available = task.count() if config.limit else len(samples)
+        dataset = DatasetIdentity(**asdict(info), n=len(samples), n_available=available)
+        planned.append(PlannedTask(task, samples, dataset))
+    return planned
+
+
+def checked_ids(task: str, samples: list[Sample]) -> list[Sample]:
+    """Samples with string ids, refusing empty or repeated ones (1 and "1" are the same)."""
+    out = [s if isinstance(s.id, str) else replace(s, id=str(s.id)) for s in samples]
+    empty = sum(1 for s in out if not s.id.strip())
+    if empty:
+        raise VoxevalError(f"Task {task!r}: {empty} sample(s) have an empty id; fix the data.")
+    repeated = [sid for sid, n in Counter(s.id for s in out).items() if n > 1]
+    if repeated:
+        shown = ", ".join(repr(sid) for sid in repeated[:5])
+        raise VoxevalError(
+            f"Task {task!r}: sample id(s) {shown} occur more than once in the data (ids "
+            'are compared as text, so 1 and "1" clash). Each sample needs its own id, or '
+            "results would be mixed up; fix the data."
+        )
+    return out
+
+
+def check_compatible(adapter_cls: type[Adapter], planned: list[PlannedTask]) -> None:
+    """Refuse a task whose kind the adapter cannot serve, naming what it can."""
+    for p in planned:
+        if p.task.kind not in adapter_cls.supports:
+            raise VoxevalError(
+                f"Model {adapter_cls.name!r} cannot run task {p.task.name!r}: the task is of kind "
+                f"{p.task.kind!r} and the model supports {', '.join(sorted(adapter_cls.supports))}."
+            )
+
+
+def fingerprint(config: RunConfig, adapter: Adapter, planned: list[PlannedTask]) -> str:
+    """Hash of what makes results comparable: model, args that change predictions, tasks +
+    versions + data, limit. Speed arguments (batch size, concurrency…) are left out."""
+    payload = {
+        "model": config.model,
+        "args": redact(adapter.prediction_args()),
+        "limit": config.limit,
+        "task_args": config.task_args,
+        "tasks": [
+            {"name": p.task.name, "version": p.task.version, "data": p.dataset.model_dump()}
+            for p in planned
+        ],
+    }
+    blob = json.dumps(payload, sort_keys=True, default=str).encode()
+    return hashlib.sha256(blob).hexdigest()
+
+
+def new_run_id() -> str:
+    """Sortable and unique: UTC time plus random hex (identity lives in run.json)."""
+    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
+
+
+def samples_file_name(task_name: str) -> str:
+    """File name of a task's per-sample JSONL inside the run folder."""
+    return f"samples-{safe_name(task_name)}.jsonl"
