@@ -79,16 +79,6 @@ class CascadeAdapter(Adapter):
                 own.pop(f"{prefix}.{key}", None)
         return own
 
-    def predict(self, batch: list[ModelInput], task: TaskContext) -> list[Response]:
-        """ASR on the batch, then the text model on the transcripts that succeeded."""
-        results: list[Response] = [Response(error="not answered")] * len(batch)
-
-        def keep(index: int, response: Response) -> None:
-            results[index] = response
-
-        self.predict_stream(batch, task, keep)
-        return results
-
     def predict_stream(self, batch: list[ModelInput], task: TaskContext, emit: Emit) -> None:
         """Transcribe the batch, emit its failures, then stream the text model's answers."""
         heard = self.asr.predict(batch, TaskContext(name=task.name, kind="asr"))

@@ -141,16 +141,6 @@ class OpenAICompatAdapter(Adapter):
             "price_usd_per_mtok": list(prices) if prices else None,
         }
 
-    def predict(self, batch: list[ModelInput], task: TaskContext) -> list[Response]:
-        """Send every input concurrently (bounded) and return responses in order."""
-        results: list[Response] = [Response(error="not sent")] * len(batch)
-
-        def keep(index: int, response: Response) -> None:
-            results[index] = response
-
-        self.predict_stream(batch, task, keep)
-        return results
-
     def predict_stream(self, batch: list[ModelInput], task: TaskContext, emit: Emit) -> None:
         """Send every input concurrently (bounded); emit each answer as it arrives."""
         if self._key is None:

@@ -119,8 +119,17 @@ class Adapter:
         """Prepare for timed calls (e.g. one throw-away prediction); default: nothing."""
 
     def predict(self, batch: list[ModelInput], task: TaskContext) -> list[Response]:
-        """Return one Response per input, in order."""
-        raise NotImplementedError
+        """Return one Response per input, in order (collected from `predict_stream` when an
+        adapter implements only that)."""
+        if type(self).predict_stream is Adapter.predict_stream:
+            raise NotImplementedError(f"{type(self).__name__} implements no predict")
+        results = [Response(error="not answered")] * len(batch)
+
+        def keep(index: int, response: Response) -> None:
+            results[index] = response
+
+        self.predict_stream(batch, task, keep)
+        return results
 
     def predict_stream(self, batch: list[ModelInput], task: TaskContext, emit: Emit) -> None:
         """Call `emit(index, response)` once per input as soon as its answer exists.

@@ -19,14 +19,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 from voxeval.errors import VoxevalError
-from voxeval.results.schema import RUN_FILE
 from voxeval.secrets import MIN_SECRET_LENGTH, find_secret
 
 DEFAULT_RESULTS = Path("results")
 DEFAULT_PORT = 8501
 SECRET_ENV_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD", re.I)
 MAX_PUBLISHED_FILE = 2**30  # one samples file; far above 100k records
-LAYERS = ("runs", "demo")
+RUN_FILE = "run.json"  # voxeval.results.RUN_FILE, without importing pydantic for --help
 
 
 class PublishError(VoxevalError):

@@ -20,7 +20,7 @@ from voxeval.checkpoint import RETRYABLE_ERROR_KINDS, SamplesFile, finished_ids,
 from voxeval.errors import VoxevalError
 from voxeval.inference import run_task_inference
 from voxeval.judge import JudgeConfig
-from voxeval.lock import planning_lock, run_lock
+from voxeval.lock import RunLockedError, planning_lock, run_lock
 from voxeval.plan import (
     PlannedTask,
     RunConfig,
@@ -112,8 +112,6 @@ def _claim(
 
 def _lock_now(held: contextlib.ExitStack, run_dir: Path, wait: bool) -> bool:
     """Take the run lock if free; busy: error, or False when the caller will wait for it."""
-    from voxeval.lock import RunLockedError
-
     try:
         held.enter_context(run_lock(run_dir))
     except RunLockedError:
