@@ -83,8 +83,9 @@ class SamplesFile:
         line = json.dumps(record, ensure_ascii=False, allow_nan=False)
         if any(secret in line for secret in known_secrets()):
             line = scrub(line)
-        if self._fh is None:
-            self._fh = self.path.open("a", encoding="utf-8")
+        if self._fh is None:  # never through a link someone put in the run folder
+            flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW
+            self._fh = os.fdopen(os.open(self.path, flags, 0o644), "a", encoding="utf-8")
         self._fh.write(line + "\n")
         self._fh.flush()
 
