@@ -35,6 +35,13 @@ from voxeval.leaderboard.index import index_path  # noqa: E402
 TARGET_S = 1.0
 
 
+def primary_value(task: str, rng: random.Random) -> float:
+    """A plausible headline value: a rate or correlation, or a judge rating on its 1-10 scale
+    (the results reader refuses a rating outside its rubric's scale)."""
+    x = round(rng.uniform(0.05, 0.9), 4)
+    return round(1 + 9 * x, 4) if task == "dialogue" else x
+
+
 def generate(root: Path, n_runs: int, n_models: int = 200, seed: int = 0) -> int:
     """Write n_runs synthetic run folders; returns the bytes written."""
     rng = random.Random(seed)
@@ -47,7 +54,7 @@ def generate(root: Path, n_runs: int, n_models: int = 200, seed: int = 0) -> int
             "args": {"model": f"org/model-{i % n_models:04d}"},
         }
         chosen = rng.sample(names, rng.randint(1, 3))
-        tasks = {t: task_result(t, round(rng.uniform(0.05, 0.9), 4)) for t in chosen}
+        tasks = {t: task_result(t, primary_value(t, rng)) for t in chosen}
         when = T0 + timedelta(minutes=i)
         run = run_record(model, tasks, when, run_id=f"{when:%Y%m%dT%H%M%SZ}-{i:06d}")
         total += (write_run(root, run) / "run.json").stat().st_size

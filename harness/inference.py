@@ -140,10 +140,15 @@ def _run_ready(
                 f"Adapter {adapter.name!r} emitted index {index!r} for a batch of {len(ready)} "
                 "(each input exactly once, by its position)."
             )
+        if not isinstance(response, Response):
+            raise VoxevalError(
+                f"Adapter {adapter.name!r} emitted a {type(response).__name__}, not a Response."
+            )
         if not first_emit:  # answers of a list-returning predict arrive together at its end
             first_emit.append((time.perf_counter() - start) / len(ready))
+        record = _record(*ready[index], context, response, first_emit[0])
         try:
-            checkpoint.append(_record(*ready[index], context, response, first_emit[0]))
+            checkpoint.append(record)
         except Exception as exc:
             raise _SaveFailed(f"Cannot save a result to {checkpoint.path}: {exc}") from exc
         saved.add(index)
@@ -157,8 +162,9 @@ def _run_ready(
     except Exception as exc:
         missing = [ready[i] for i in range(len(ready)) if i not in saved]
         if len(ready) == 1:
-            message = scrub(f"{type(exc).__name__}: {exc}")
-            emit(0, Response(error=message, latency_s=time.perf_counter() - start))
+            if not saved:  # an adapter that raised after answering keeps its answer
+                message = scrub(f"{type(exc).__name__}: {exc}")
+                emit(0, Response(error=message, latency_s=time.perf_counter() - start))
             return
         for item in missing:
             _run_ready(adapter, [item], context, checkpoint, on_done)

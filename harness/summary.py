@@ -27,7 +27,8 @@ def format_metric(m: MetricValue) -> str:
     """Value with its CI, e.g. "0.132 [0.081, 0.190]"."""
     if m.value is None:
         return "undefined"
-    ci = f" [{m.ci_low:.3f}, {m.ci_high:.3f}]" if m.ci_low is not None else ""
+    both = m.ci_low is not None and m.ci_high is not None
+    ci = f" [{m.ci_low:.3f}, {m.ci_high:.3f}]" if both else ""
     return f"{m.value:.4f}{ci}"
 
 

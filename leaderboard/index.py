@@ -174,10 +174,10 @@ def parse_run(root: Path, rel: str) -> list[dict[str, Any]]:
         card = folder.card() or {}
     except VoxevalError as exc:  # shown as "unreadable", with paths relative to the root
         return [{"path": rel, "problem": str(exc).replace(str(root), "results")}]
-    run = folder.run.model_dump(mode="json")
+    run = folder.raw  # validated; the dict as parsed is cheaper than a model_dump
     base.update(_run_fields(run, card, rel))
     rows = []
-    for name, task in run["tasks"].items():
+    for name, task in (run.get("tasks") or {}).items():
         task_row = {**base, "task": name, **_task_fields(task)}
         rows.extend({**task_row, **m} for m in list(_metric_rows(task)) or [{}])
     return rows or [base]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import io
 import json
+import os
 import shutil
 import tempfile
 from contextlib import redirect_stderr, redirect_stdout
@@ -30,8 +31,10 @@ from voxeval.runner import RunConfig, run_evaluation
 from voxeval.testing import mock_adapter
 from voxeval.types import Response
 
+# VOXEVAL_FUZZ_SCALE=20 runs twenty times as many examples (a deeper local search).
+SCALE = int(os.environ.get("VOXEVAL_FUZZ_SCALE", "1"))
 FUZZ = settings(
-    max_examples=60,
+    max_examples=100 * SCALE,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
@@ -206,7 +209,7 @@ record_line = st.one_of(
 )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=300 * SCALE, deadline=None)
 @given(lines=st.lists(record_line, max_size=12))
 def test_samples_files_any_bytes_repair_keeps_every_valid_record(lines):
     with tempfile.TemporaryDirectory() as tmp:
@@ -229,7 +232,7 @@ cli_value = st.one_of(
 )
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=100 * SCALE, deadline=None)
 @given(
     option=st.sampled_from(
         [

@@ -276,3 +276,62 @@ def test_none_words_unset_optional_model_args_only():
     with pytest.raises(ValueError):
         OpenAIArgs(model="m", concurrency="none")  # not optional: still an error
     assert OpenAIArgs(model="none").model == "none"  # a required str keeps the word
+
+
+# -- streaming: each answer saved as it is emitted ----------------------------------------------
+
+
+def test_answers_emitted_before_a_failure_are_kept_and_only_the_rest_retried(
+    tmp_path, mock_model, monkeypatch
+):
+    calls: list[list[str]] = []
+
+    def stream(self, batch, task, emit):
+        calls.append([x.sample_id for x in batch])
+        for i, item in enumerate(batch):
+            if len(batch) > 1 and i == 2:
+                raise ConnectionError("server went away")  # mid-batch, after two answers
+            emit(i, Response(text=f"answer {item.sample_id}"))
+
+    monkeypatch.setattr(mock_model, "predict_stream", stream)
+    config = RunConfig(
+        model="mock",
+        tasks=["demo-asr"],
+        limit=4,
+        output_dir=tmp_path,
+        model_args={"batch_size": "4"},
+    )
+    run, run_dir = run_evaluation(config)
+    ids = [f"demo-00{i}" for i in range(1, 5)]
+    assert calls == [ids, [ids[2]], [ids[3]]]  # the two answered are never asked again
+    saved = [r["sample_id"] for r in records(run_dir)]
+    assert saved == ids and run.tasks["demo-asr"].n_errors == 0
+
+
+def test_an_adapter_emitting_something_else_than_a_response_fails_clearly(
+    tmp_path, mock_model, monkeypatch
+):
+    monkeypatch.setattr(mock_model, "predict_stream", lambda self, b, t, emit: emit(0, "text"))
+    with pytest.raises(VoxevalError, match="emitted a str, not a Response"):
+        run_evaluation(RunConfig(model="mock", tasks=["demo-asr"], limit=1, output_dir=tmp_path))
+
+
+def test_a_failed_save_stops_the_run_instead_of_asking_the_model_again(
+    tmp_path, mock_model, monkeypatch
+):
+    from voxeval.checkpoint import SamplesFile
+
+    def disk_full(self, record):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(SamplesFile, "append", disk_full)
+    config = RunConfig(
+        model="mock",
+        tasks=["demo-asr"],
+        limit=4,
+        output_dir=tmp_path,
+        model_args={"batch_size": "4"},
+    )
+    with pytest.raises(VoxevalError, match=r"Cannot save a result.*No space left"):
+        run_evaluation(config)
+    assert len(mock_model.history) == 4  # one call for the batch, no one-by-one retries

@@ -64,7 +64,7 @@ def check_folder(path: Path, what: str = "run folder") -> Path:
 
 def open_in(folder: Path, name: str, what: str = "file") -> IO[bytes]:
     """Open folder/name read-only: a bare name, never through a symlink, a regular file."""
-    path = Path(folder) / check_bare_name(name, what)
+    path = os.path.join(folder, check_bare_name(name, what))
     flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
     try:
         fd = os.open(path, flags)
@@ -113,15 +113,29 @@ def strict_json(raw: bytes | str) -> Any:
     """Parse JSON, refusing NaN, Infinity, floats that overflow and absurdly large integers.
 
     Raises ValueError naming where the bad number is (e.g. `tasks.x.n_samples`), or why the
-    text is not JSON (deep nesting included).
+    text is not JSON (deep nesting included). The parser's number hooks only note that
+    something is wrong; the slower walk that finds where runs only then.
     """
+    bad: list[str] = []
+
+    def number(text: str) -> float:
+        value = float(text)
+        if not math.isfinite(value):
+            bad.append(text)
+        return value
+
+    def integer(text: str) -> int:
+        value = int(text)
+        if abs(value) > MAX_INT:
+            bad.append(text)
+        return value
+
     try:
-        data = json.loads(raw)
+        data = json.loads(raw, parse_float=number, parse_int=integer, parse_constant=number)
     except RecursionError:
         raise ValueError("JSON nested too deeply") from None
-    where = _first_unbounded(data)
-    if where is not None:
-        raise UnboundedNumberError(where)
+    if bad:
+        raise UnboundedNumberError(_first_unbounded(data) or f"{bad[0][:12]} is out of range")
     return data
 
 

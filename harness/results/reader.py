@@ -44,6 +44,7 @@ class RunFolder:
 
     path: Path
     run: RunResult
+    raw: dict[str, Any]  # run.json as parsed, equal to `run` (for readers that want a dict)
 
     def samples_name(self, task: str) -> str:
         """The samples file name run.json gives for `task` (already checked to be bare)."""
@@ -89,13 +90,14 @@ def open_run(run_dir: Path) -> RunFolder:
     except FileNotFoundError:
         raise InvalidRunError(f"{run_dir} is not a run folder: it has no {RUN_FILE}.") from None
     try:
-        run = RunResult.model_validate(strict_json(raw))
+        data = strict_json(raw)
+        run = RunResult.model_validate(data)
     except ValueError as exc:
         raise InvalidRunError(f"{path} is not a valid run: {_describe(exc)}") from None
     problems = out_of_range(run)
     if problems:
         raise InvalidRunError(f"{path} is not a valid run: {'; '.join(problems[:3])}")
-    return RunFolder(run_dir, run)
+    return RunFolder(run_dir, run, data)
 
 
 def read_run(run_dir: Path) -> RunResult:
@@ -127,12 +129,25 @@ def _describe(exc: ValueError) -> str:
     return str(exc) if isinstance(exc, UnboundedNumberError) else f"not valid JSON ({exc})"
 
 
+def _registered_metrics() -> dict[str, Any]:
+    """The registered metrics, looked up once per set of loaded plugins (a hot path)."""
+    from voxeval.metrics import METRICS
+    from voxeval.plugins import get_plugin_manager
+
+    key = frozenset(id(p) for p in get_plugin_manager().get_plugins())
+    if key not in _METRICS_BY_PLUGINS:
+        _METRICS_BY_PLUGINS.clear()
+        _METRICS_BY_PLUGINS[key] = METRICS.items()
+    return _METRICS_BY_PLUGINS[key]
+
+
+_METRICS_BY_PLUGINS: dict[frozenset[int], dict[str, Any]] = {}
+
+
 def out_of_range(run: RunResult) -> list[str]:
     """Metric values and CI bounds outside their metric's declared range, field by field."""
-    from voxeval.metrics import METRICS
-
-    known = METRICS.items()
-    problems = []
+    known = _registered_metrics()
+    problems, bounds = [], {}
     for name, task in run.tasks.items():
         places = [(f"tasks.{name}.metrics.{m}", m, v) for m, v in task.metrics.items()]
         for field, groups in task.breakdowns.items():
@@ -140,14 +155,16 @@ def out_of_range(run: RunResult) -> list[str]:
                 where = f"tasks.{name}.breakdowns.{field}.{group}"
                 places += [(f"{where}.{m}", m, v) for m, v in metrics.items()]
         for where, result_name, value in places:
-            problem = _range_problem(result_name, value, known)
+            key = (result_name, value.metric, str(value.params.get("scale")))
+            if key not in bounds:  # the same few metrics recur in every breakdown group
+                bounds[key] = _bounds(result_name, value, known)
+            problem = _range_problem(value, bounds[key])
             if problem:
                 problems.append(f"{where}: {problem}")
     return problems
 
 
-def _range_problem(result_name: str, value: MetricValue, known: dict[str, Any]) -> str | None:
-    bounds = _bounds(result_name, value, known)
+def _range_problem(value: MetricValue, bounds: Any) -> str | None:
     if isinstance(bounds, str):
         return bounds
     low, high = bounds

@@ -50,6 +50,8 @@ class MetricValue(_Model):
 
     @model_validator(mode="after")
     def _ordered_interval(self) -> MetricValue:
+        if (self.ci_low is None) != (self.ci_high is None):
+            raise ValueError("ci_low and ci_high must be given together (or both be null)")
         if self.ci_low is not None and self.ci_high is not None and self.ci_low > self.ci_high:
             raise ValueError(f"ci_low {self.ci_low} is above ci_high {self.ci_high}")
         return self
