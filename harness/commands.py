@@ -133,7 +133,8 @@ def _stderr(text: str) -> None:
 def _tqdm_progress(task: str, total: int, done: int) -> Any:
     from tqdm import tqdm
 
-    bar = tqdm(total=total, initial=done, desc=task, unit="sample", file=sys.stderr, leave=False)
+    # The finished bar stays on screen with its totals (samples, time, rate).
+    bar = tqdm(total=total, initial=done, desc=task, unit="sample", file=sys.stderr, leave=True)
 
     def tick(n: int) -> None:
         bar.update(n)
@@ -155,6 +156,9 @@ def cmd_list(args: argparse.Namespace) -> int:
         return EXIT_OK
     from voxeval.summary import format_table
 
+    for row in rows:  # the table names voxeval's own modules briefly (--json keeps them)
+        if "plugin" in row:
+            row["plugin"] = _plugin_label(row["plugin"])
     print(format_table(rows))
     return EXIT_OK
 
@@ -198,6 +202,13 @@ def _describe_one(args: argparse.Namespace) -> int:
         flag = None if getattr(cls, "members", None) else "--task-args"  # groups: none own
     print(json.dumps(info, indent=2) if args.json else format_details(info, flag))
     return EXIT_OK
+
+
+def _plugin_label(owner: str) -> str:
+    """ "built-in" for voxeval's own modules, else the plugin's entry-point name."""
+    from voxeval.plugins import BUILTIN_MODULES
+
+    return "built-in" if owner in BUILTIN_MODULES else owner
 
 
 def _list_rows(what: str) -> list[dict[str, Any]]:
@@ -255,7 +266,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     from voxeval.results import find_run
     from voxeval.summary import format_run
 
-    folder = find_run(args.run_dir)
+    folder = find_run(args.run_dir, _stderr)
     print(
         folder.run.model_dump_json(indent=2) if args.json else format_run(folder.run, folder.path)
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -29,10 +30,17 @@ class TaskComparison:
 
 
 def compare_runs(
-    dir_a: Path, dir_b: Path, min_shared: int = DEFAULT_MIN_SHARED, seed: int = 0
+    dir_a: Path,
+    dir_b: Path,
+    min_shared: int = DEFAULT_MIN_SHARED,
+    seed: int = 0,
+    say: Callable[[str], None] | None = None,
 ) -> tuple[RunResult, RunResult, list[TaskComparison]]:
-    """Compare every task of run A that run B also has (B − A, direction in each result)."""
-    folder_a, folder_b = find_run(dir_a), find_run(dir_b)
+    """Compare every task of run A that run B also has (B − A, direction in each result).
+
+    Each side is a run folder or a model folder (its latest finished run, told to `say`).
+    """
+    folder_a, folder_b = find_run(dir_a, say), find_run(dir_b, say)
     out = []
     for name in folder_a.run.tasks:
         if name not in folder_b.run.tasks:

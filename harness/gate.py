@@ -46,7 +46,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     """Print the paired comparison table (or JSON)."""
     from voxeval.compare import compare_runs
 
-    _, _, comparisons = compare_runs(args.run_a, args.run_b, args.min_shared)
+    _, _, comparisons = compare_runs(args.run_a, args.run_b, args.min_shared, say=_stderr)
     if args.json:
         print(json.dumps([asdict(c) for c in comparisons], indent=2, default=str))
     else:
@@ -60,7 +60,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     try:
         tolerances = _parse_tolerances(args.tolerance)
-        _, _, comparisons = compare_runs(args.baseline, args.run, args.min_shared)
+        _, _, comparisons = compare_runs(args.baseline, args.run, args.min_shared, say=_stderr)
     except VoxevalError as exc:
         print(f"voxeval check: unusable input: {exc}", file=sys.stderr)
         return EXIT_UNUSABLE
@@ -89,6 +89,17 @@ def cmd_check(args: argparse.Namespace) -> int:
         return EXIT_REGRESSED
     print("voxeval check: no significant regression")
     return EXIT_PASS
+
+
+def format_p(p: float | None) -> str:
+    """A p-value as people read it: "< 0.001" below what 1,000 resamples resolve."""
+    if p is None:
+        return "-"
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def _stderr(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
 
 
 def _parse_tolerances(items: list[str]) -> dict[str, float]:
@@ -137,7 +148,7 @@ def _row(c: Any, m: Any, tolerance: float) -> dict[str, Any]:
         "B": num(m.value_b),
         "B−A": num(m.delta),
         "95% CI": f"[{num(m.ci_low)}, {num(m.ci_high)}]",
-        "p": "-" if m.p_value is None else f"{m.p_value:.3g}",
+        "p": format_p(m.p_value),
         "n": c.n_shared,
         "verdict": verdict,
     }

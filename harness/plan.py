@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import re
 import secrets
 from collections import Counter
 from dataclasses import asdict, dataclass, field, replace
@@ -67,9 +68,21 @@ def plan_tasks(config: RunConfig) -> list[PlannedTask]:
         samples = checked_ids(task.name, samples)
         info = task.dataset()
         available = task.count() if config.limit else len(samples)
-        dataset = DatasetIdentity(**asdict(info), n=len(samples), n_available=available)
+        fields = {**asdict(info), "source": shareable_source(info.source)}
+        dataset = DatasetIdentity(**fields, n=len(samples), n_available=available)
         planned.append(PlannedTask(task, samples, dataset))
     return planned
+
+
+_LOCAL_PATH = re.compile(r"(?<![\w.:])(?:~|\.{1,2})?/[^\s;,]+")
+
+
+def shareable_source(source: str | None) -> str | None:
+    """Where data came from, without this machine's paths: each local path becomes
+    "local:<its last name>" (the content hash identifies the data); hub ids stay."""
+    if not source:
+        return source
+    return _LOCAL_PATH.sub(lambda m: f"local:{Path(m.group()).name}", source)
 
 
 def checked_ids(task: str, samples: list[Sample]) -> list[Sample]:

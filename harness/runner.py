@@ -33,7 +33,7 @@ from voxeval.plan import (
 from voxeval.results import RUN_FILE, ModelRecord, RunResult, read_run, write_run
 from voxeval.scoring import score_records
 from voxeval.secrets import redact, scrub
-from voxeval.workspace import git_sha, hardware, prepare_output_dir, safe_name
+from voxeval.workspace import describe_paths, git_sha, hardware, prepare_output_dir, safe_name
 
 Progress = Callable[[str, int, int], Callable[[int], None]]
 Say = Callable[[str], None]
@@ -77,7 +77,7 @@ def run_evaluation(
             return _finished(run, run_dir, config, say)
         if not fresh:
             run.status, run.error, run.resumed = "started", None, run.resumed + 1
-        _evaluate(adapter, planned, run, run_dir, progress, config.judge)
+        _evaluate(adapter, planned, run, run_dir, progress, config.judge, say)
     return run, run_dir
 
 
@@ -141,11 +141,12 @@ def _evaluate(
     run_dir: Path,
     progress: Progress | None,
     judge: JudgeConfig | None,
+    say: Say,
 ) -> None:
     """Infer and score under the held lock; run.json always ends with the run's status."""
     write_run(run, run_dir)
     try:
-        _infer_and_score(adapter, planned, run, run_dir, progress, judge)
+        _infer_and_score(adapter, planned, run, run_dir, progress, judge, say)
         run.status = "success"
     except KeyboardInterrupt:
         run.status, run.error = "cancelled", "interrupted by the user"
@@ -174,10 +175,10 @@ def _new_run(config: RunConfig, adapter: Adapter, print_: str) -> RunResult:
             name=config.model,
             adapter=type(adapter).__name__,
             adapter_plugin=ADAPTERS.owners().get(config.model),
-            args=redact(adapter.args.model_dump()),
+            args=redact(describe_paths(adapter.args.model_dump())),
         ),
         limit=config.limit,
-        data_dir=str(config.data_dir) if config.data_dir else None,
+        data_dir=Path(config.data_dir).name if config.data_dir else None,  # not this machine's path
         task_args=redact(config.task_args),
     )
 
@@ -188,7 +189,8 @@ def _infer_and_score(
     run: RunResult,
     run_dir: Path,
     progress: Progress | None,
-    judge: JudgeConfig | None = None,
+    judge: JudgeConfig | None,
+    say: Say,
 ) -> None:
     loaded = False
     for p in planned:
@@ -199,8 +201,10 @@ def _infer_and_score(
         wall = time.perf_counter()
         load_s = 0.0
         if pending and not loaded:
+            say(f"voxeval: loading {run.model.name}…")
             adapter.load()
             load_s, loaded = time.perf_counter() - wall, True
+            say(f"voxeval: {run.model.name} loaded in {load_s:.1f} s")
             _record_model(run, adapter)
         tick = (
             progress(p.task.name, len(p.samples), len(p.samples) - len(pending))
@@ -228,5 +232,5 @@ def _infer_and_score(
 
 
 def _record_model(run: RunResult, adapter: Adapter) -> None:
-    run.model.info = redact(adapter.model_info())
+    run.model.info = redact(describe_paths(adapter.model_info()))
     run.model.revision = run.model.info.get("revision")

@@ -1,26 +1,65 @@
-"""Plain-text rendering of runs and lists for the terminal."""
+"""Plain-text rendering of runs and lists for the terminal (fits its width, 100 if piped)."""
 
 from __future__ import annotations
 
+import shutil
+import textwrap
 from pathlib import Path
 from typing import Any
 
-from voxeval.results import MetricValue, RunResult
+from voxeval.results import MetricValue, ModelRecord, RunResult
+
+MIN_COLUMN = 10  # a wrapped column is never narrower than this
 
 
-def format_table(rows: list[dict[str, Any]]) -> str:
-    """Left-aligned columns from a list of same-keyed dicts."""
+def terminal_width() -> int:
+    """Columns of the terminal (COLUMNS wins); 100 when output is not a terminal."""
+    return shutil.get_terminal_size((100, 24)).columns
+
+
+def natural_width(rows: list[dict[str, Any]]) -> int:
+    """Characters per line of `format_table(rows)` before any wrapping."""
+    headers = list(rows[0]) if rows else []
+    widths = [max(len(h), *(len(str(r.get(h, ""))) for r in rows)) for h in headers]
+    return sum(widths) + 2 * max(0, len(headers) - 1)
+
+
+def format_table(rows: list[dict[str, Any]], width: int | None = None) -> str:
+    """Left-aligned columns from same-keyed dicts; the widest text columns wrap to fit."""
     if not rows:
         return "(none)"
     headers = list(rows[0])
     cells = [[str(row.get(h, "")) for h in headers] for row in rows]
     widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(headers)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
+    _narrow(widths, headers, cells, (width or terminal_width()) - 2 * (len(headers) - 1))
+    lines = [_line([h[:w] for h, w in zip(headers, widths, strict=True)], widths)]
     lines.append("  ".join("-" * w for w in widths))
-    lines += [
-        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells
-    ]
+    for row in cells:
+        wrapped = [textwrap.wrap(c, w) or [""] for c, w in zip(row, widths, strict=True)]
+        for k in range(max(map(len, wrapped))):
+            lines.append(_line([part[k] if k < len(part) else "" for part in wrapped], widths))
     return "\n".join(lines)
+
+
+def _narrow(widths: list[int], headers: list[str], cells: list[list[str]], room: int) -> None:
+    """Shrink columns until the table fits `room`: text columns first (they wrap at spaces,
+    never below their longest word), then any column, never below MIN_COLUMN."""
+    text = {i for i in range(len(headers)) if any(" " in row[i] for row in cells)}
+
+    def floor(i: int, by_words: bool) -> int:
+        longest = max((len(w) for row in cells for w in row[i].split()), default=0)
+        return max(MIN_COLUMN, len(headers[i]), min(longest, 30) if by_words else 0)
+
+    for pool, by_words in ((text, True), (set(range(len(widths))), False)):
+        while sum(widths) > room:
+            candidates = [i for i in pool if widths[i] > floor(i, by_words)]
+            if not candidates:
+                break
+            widths[max(candidates, key=widths.__getitem__)] -= 1
+
+
+def _line(cells: list[str], widths: list[int]) -> str:
+    return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
 
 
 def format_metric(m: MetricValue) -> str:
@@ -32,11 +71,30 @@ def format_metric(m: MetricValue) -> str:
     return f"{m.value:.4f}{ci}"
 
 
+def changed_args(model: ModelRecord) -> dict[str, Any]:
+    """The arguments that differ from the adapter's defaults (all when it is not installed)."""
+    from voxeval.adapter import ADAPTERS
+    from voxeval.errors import VoxevalError
+
+    try:
+        fields = ADAPTERS.get(model.name).Args.model_fields
+    except VoxevalError:
+        return dict(model.args)
+    return {k: v for k, v in model.args.items() if not _is_default(fields.get(k), v)}
+
+
+def _is_default(field: Any, value: Any) -> bool:
+    if field is None or field.is_required():
+        return False
+    return field.get_default(call_default_factory=True) == value
+
+
 def format_run(run: RunResult, run_dir: Path) -> str:
     """A short human summary: identity, then one row per task and metric."""
+    args = changed_args(run.model)
     head = [
         f"run      {run.run_id}  ({run.status}{', resumed' if run.resumed else ''})",
-        f"model    {run.model.name}  {run.model.args or ''}".rstrip(),
+        f"model    {run.model.name}  {args or '(default arguments)'}",
         f"folder   {run_dir}",
     ]
     rows = []
@@ -60,12 +118,19 @@ def format_run(run: RunResult, run_dir: Path) -> str:
 
 
 def _format_breakdowns(run: RunResult) -> str:
-    rows = []
+    """Breakdowns: one column per metric when that fits the terminal, else one row each."""
+    wide, long = [], []
     for name, task in run.tasks.items():
         for field, groups in task.breakdowns.items():
             for group, metrics in groups.items():
+                n = next(iter(metrics.values())).n if metrics else 0
                 row = {"task": name, "by": field, "group": group}
-                row.update({m: format_metric(v) for m, v in metrics.items()})
-                row["n"] = next(iter(metrics.values())).n if metrics else 0
-                rows.append(row)
-    return "\n\nbreakdowns\n" + format_table(rows) if rows else ""
+                wide.append({**row, **{m: format_metric(v) for m, v in metrics.items()}, "n": n})
+                long += [
+                    {**row, "metric": m, "value [95% CI]": format_metric(v), "n": v.n}
+                    for m, v in metrics.items()
+                ]
+    if not wide:
+        return ""
+    fits = natural_width(wide) <= terminal_width() and len({tuple(r) for r in wide}) == 1
+    return "\n\nbreakdowns\n" + format_table(wide if fits else long)

@@ -91,7 +91,7 @@ def test_score_rejects_unknown_prediction_ids(tmp_path, capsys):
         (["run", "--model", "mok", "--tasks", "demo-asr"], "Did you mean 'mock'"),
         (["run", "--model", "mock", "--tasks", "demo-asr", "--model-args", "tag"], "key=value"),
         (["run", "--model", "mock", "--tasks", " , ", "--limit", "2"], "--tasks is empty"),
-        (["show", "/nonexistent/run"], "is not a run folder"),
+        (["show", "/nonexistent/run"], "is neither a run folder nor a model folder"),
     ],
 )
 def test_bad_input_exits_1_with_a_message(argv, message, capsys, tmp_path):

@@ -114,9 +114,34 @@ def test_incomparable_runs_exit_2(tmp_path, mock_model, monkeypatch, problem, ca
     assert "unusable input" in capsys.readouterr().err
 
 
-def test_run_folder_with_several_runs_must_be_named(tmp_path, mock_model, capsys):
+def test_a_model_folder_means_its_latest_finished_run_named_in_the_output(
+    tmp_path, mock_model, capsys
+):
     base = make_run(tmp_path, mock_model, "base", perfect)
     make_run(tmp_path, mock_model, "same", perfect)
-    make_run(tmp_path, mock_model, "same", perfect, rerun=True)
-    assert check(base, tmp_path / "same" / "mock") == 2
-    assert "holds 2 runs" in capsys.readouterr().err
+    latest = make_run(tmp_path, mock_model, "same", perfect, rerun=True)
+    unfinished = json.loads((latest / "run.json").read_text())
+    unfinished["run_id"] = "29990101T000000Z-unfinished"  # newer, but never finished
+    unfinished["status"] = "started"
+    (latest.parent / unfinished["run_id"]).mkdir()
+    (latest.parent / unfinished["run_id"] / "run.json").write_text(json.dumps(unfinished))
+    assert check(base, tmp_path / "same" / "mock") == 0
+    err = capsys.readouterr().err
+    assert f"holds 3 runs; using the latest finished one, {latest.name}" in err
+    assert main(["show", str(tmp_path / "same" / "mock")]) == 0
+    assert latest.name in capsys.readouterr().out
+
+
+def test_a_model_folder_without_a_finished_run_is_unusable(tmp_path, mock_model, capsys):
+    base = make_run(tmp_path, mock_model, "base", perfect)
+    (tmp_path / "empty" / "mock").mkdir(parents=True)
+    assert check(base, tmp_path / "empty" / "mock") == 2
+    assert "neither a run folder nor a model folder" in capsys.readouterr().err
+
+
+def test_p_values_read_as_people_write_them():
+    from voxeval.gate import format_p
+
+    assert [format_p(p) for p in (None, 0.000999, 0.001, 0.0349, 0.5)] == [
+        "-", "< 0.001", "0.001", "0.035", "0.500",
+    ]  # fmt: skip

@@ -501,4 +501,9 @@ def test_run_evaluation_with_a_tiny_whisper(tmp_path, tiny):
     task = saved.tasks["demo-asr"]
     assert task.n_errors == 0 and task.metrics["wer"].n == 3
     assert saved.model.info["parameters"] > 0 and saved.model.info["family"] == "whisper"
-    assert saved.model.args["model"] == str(tiny["whisper"])
+    # Recorded as the folder's name and a content fingerprint, not this machine's path.
+    from voxeval.workspace import content_fingerprint
+
+    described = f"whisper@sha256:{content_fingerprint(tiny['whisper'])}"
+    assert saved.model.args["model"] == saved.model.info["model"] == described
+    assert str(tiny["whisper"]) not in (run_dir / "run.json").read_text()

@@ -8,6 +8,7 @@ run.json gives, without following links. Every command and the leaderboard read 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -105,18 +106,37 @@ def read_run(run_dir: Path) -> RunResult:
     return open_run(run_dir).run
 
 
-def find_run(path: Path) -> RunFolder:
-    """A run folder, or a folder holding exactly one run folder (e.g. <out>/<model>)."""
+def find_run(path: Path, say: Callable[[str], None] | None = None) -> RunFolder:
+    """A run folder, or a model folder (e.g. <out>/<model>): its latest finished run.
+
+    When a model folder holds several runs, `say` hears which one was taken.
+    """
     path = Path(path)
     if (path / RUN_FILE).exists() or (path / RUN_FILE).is_symlink():
         return open_run(path)
-    inner = sorted(p.parent for p in path.glob(f"*/{RUN_FILE}"))
-    if len(inner) == 1:
-        return open_run(inner[0])
-    raise InvalidRunError(
-        f"{path} is not a run folder (no {RUN_FILE})"
-        + (f" and holds {len(inner)} runs; name one of them." if inner else ".")
-    )
+    inner = sorted(p.parent for p in path.glob(f"*/{RUN_FILE}") if not p.parent.is_symlink())
+    if not inner:
+        raise InvalidRunError(f"{path} is neither a run folder nor a model folder (no {RUN_FILE}).")
+    finished = []
+    for run_dir in inner:
+        try:
+            folder = open_run(run_dir)
+        except VoxevalError:
+            continue  # unreadable runs are not candidates; naming one reports why
+        if folder.run.status == "success":
+            finished.append((folder.run.finished_at or folder.run.created_at, folder))
+    if not finished:
+        raise InvalidRunError(
+            f"{path} holds {len(inner)} run(s) but none finished successfully; name a run "
+            "folder, or finish one with its `voxeval run` command."
+        )
+    chosen = max(finished, key=lambda pair: (pair[0], pair[1].run.run_id))[1]
+    if len(inner) > 1 and say is not None:
+        say(
+            f"voxeval: {path} holds {len(inner)} runs; using the latest finished one, "
+            f"{chosen.run.run_id}"
+        )
+    return chosen
 
 
 def _describe(exc: ValueError) -> str:
