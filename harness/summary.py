@@ -24,14 +24,18 @@ def natural_width(rows: list[dict[str, Any]]) -> int:
     return sum(widths) + 2 * max(0, len(headers) - 1)
 
 
-def format_table(rows: list[dict[str, Any]], width: int | None = None) -> str:
-    """Left-aligned columns from same-keyed dicts; the widest text columns wrap to fit."""
+def format_table(
+    rows: list[dict[str, Any]], width: int | None = None, keep: tuple[str, ...] = ()
+) -> str:
+    """Left-aligned columns from same-keyed dicts; the widest text columns wrap to fit
+    (never the columns named in `keep`, such as a value with its interval)."""
     if not rows:
         return "(none)"
     headers = list(rows[0])
     cells = [[str(row.get(h, "")) for h in headers] for row in rows]
     widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(headers)]
-    _narrow(widths, headers, cells, (width or terminal_width()) - 2 * (len(headers) - 1))
+    room = (width or terminal_width()) - 2 * (len(headers) - 1)
+    _narrow(widths, headers, cells, room, {headers.index(k) for k in keep if k in headers})
     lines = [_line([h[:w] for h, w in zip(headers, widths, strict=True)], widths)]
     lines.append("  ".join("-" * w for w in widths))
     for row in cells:
@@ -41,16 +45,19 @@ def format_table(rows: list[dict[str, Any]], width: int | None = None) -> str:
     return "\n".join(lines)
 
 
-def _narrow(widths: list[int], headers: list[str], cells: list[list[str]], room: int) -> None:
+def _narrow(
+    widths: list[int], headers: list[str], cells: list[list[str]], room: int, kept: set[int]
+) -> None:
     """Shrink columns until the table fits `room`: text columns first (they wrap at spaces,
-    never below their longest word), then any column, never below MIN_COLUMN."""
-    text = {i for i in range(len(headers)) if any(" " in row[i] for row in cells)}
+    never below their longest word), then any other, never below MIN_COLUMN."""
+    free = set(range(len(headers))) - kept
+    text = {i for i in free if any(" " in row[i] for row in cells)}
 
     def floor(i: int, by_words: bool) -> int:
         longest = max((len(w) for row in cells for w in row[i].split()), default=0)
         return max(MIN_COLUMN, len(headers[i]), min(longest, 30) if by_words else 0)
 
-    for pool, by_words in ((text, True), (set(range(len(widths))), False)):
+    for pool, by_words in ((text, True), (free, False)):
         while sum(widths) > room:
             candidates = [i for i in pool if widths[i] > floor(i, by_words)]
             if not candidates:
@@ -114,7 +121,8 @@ def format_run(run: RunResult, run_dir: Path) -> str:
                     "data": f"{data.id}@{ident}",
                 }
             )
-    return "\n".join(head) + "\n\n" + format_table(rows) + _format_breakdowns(run)
+    table = format_table(rows, keep=("value [95% CI]",))
+    return "\n".join(head) + "\n\n" + table + _format_breakdowns(run)
 
 
 def _format_breakdowns(run: RunResult) -> str:
@@ -133,4 +141,4 @@ def _format_breakdowns(run: RunResult) -> str:
     if not wide:
         return ""
     fits = natural_width(wide) <= terminal_width() and len({tuple(r) for r in wide}) == 1
-    return "\n\nbreakdowns\n" + format_table(wide if fits else long)
+    return "\n\nbreakdowns\n" + format_table(wide if fits else long, keep=("value [95% CI]",))
