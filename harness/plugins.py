@@ -25,6 +25,7 @@ BUILTIN_MODULES = (
     "voxeval.metrics.classification",
     "voxeval.rubrics",
     "voxeval.tasks.demo_asr",
+    "voxeval.tasks.demo_dialogue",
     "voxeval.tasks.sd_eval",
     "voxeval.tasks.berst",
     "voxeval.tasks.emonet_voice",

@@ -1,11 +1,13 @@
-"""Build the bundled English demo ASR set for voxeval.
+"""Build voxeval's bundled English demo sets: demo-asr and demo-dialogue.
 
-The set is 30 short everyday sentences synthesised with three offline TTS engines
-(festival, flite and espeak-ng), converted to 16 kHz mono 16-bit audio with sox and
-stored as FLAC next to a ``manifest.jsonl`` and a ``README.md``.
+demo-asr is 30 short everyday sentences; demo-dialogue is 12 things a person might say to
+a voice assistant, each with the emotion its words express and three reference replies.
+Both are synthesised with three offline TTS engines (festival, flite and espeak-ng),
+converted to 16 kHz mono 16-bit audio with sox and stored as FLAC next to a
+``manifest.jsonl`` and a ``README.md``.
 
 The output is DEMO data for exercising the harness end to end; it is not a benchmark.
-The sentences were written for this project and are released under CC0.
+All texts were written for this project and are released under CC0.
 
 The script is deterministic (same sentences, order, engine and voice assignment every
 run) and idempotent (it replaces the FLAC files, manifest and README in the output
@@ -14,7 +16,7 @@ folder). It needs the Debian tools ``text2wave`` (festival with the kal diphone 
 
 Usage::
 
-    python scripts/make_demo_data.py [--out DIR]
+    python scripts/make_demo_data.py [--set asr|dialogue] [--out DIR]
 """
 
 from __future__ import annotations
@@ -34,7 +36,8 @@ import numpy as np
 import soundfile as sf
 
 SAMPLE_RATE = 16_000
-DEFAULT_OUT = Path(__file__).resolve().parent.parent / "tasks" / "demo_asr" / "data"
+TASKS_DIR = Path(__file__).resolve().parent.parent / "tasks"
+DEFAULT_OUT = TASKS_DIR / "demo_asr" / "data"
 REQUIRED_TOOLS = {  # tool on PATH -> Debian package(s) that provide it
     "text2wave": "festival festvox-kallpc16k",
     "flite": "flite",
@@ -76,6 +79,119 @@ SENTENCES: tuple[str, ...] = (
     "Let's meet by the fountain after lunch and walk together.",
 )
 
+# demo-dialogue: what someone says, the emotion the words express, three reference replies.
+# Written for this project (CC0); order fixes the ids.
+DIALOGUE: tuple[tuple[str, str, tuple[str, str, str]], ...] = (
+    (
+        "I just found out I got the job I interviewed for last week!",
+        "happy",
+        (
+            "Congratulations, that is wonderful news! You must be thrilled.",
+            "That's fantastic, well done! When do you start?",
+            "What great news. All that preparation really paid off.",
+        ),
+    ),
+    (
+        "My dog has been sick all week and the vet still doesn't know why.",
+        "sad",
+        (
+            "I'm so sorry, that sounds really stressful. I hope the vet finds the cause soon.",
+            "That must be hard to watch. Is he eating and drinking at all?",
+            "Poor thing, and poor you. It's good that you're keeping a close eye on him.",
+        ),
+    ),
+    (
+        "The train was cancelled again and now I'm going to miss my meeting.",
+        "angry",
+        (
+            "That's really frustrating, especially when it keeps happening. Can you join by phone?",
+            "How annoying. It might help to let them know now that you'll be late.",
+            "I'm sorry, that's a rough start to the day. Is there another route you could take?",
+        ),
+    ),
+    (
+        "I have my driving test tomorrow morning and I can't stop worrying.",
+        "fear",
+        (
+            "Feeling nervous is completely normal. You've practised, so trust what you know.",
+            "Try to get a good night's sleep. You'll do better than you expect.",
+            "It's okay to be anxious. Go over the basics once more and then give yourself a rest.",
+        ),
+    ),
+    (
+        "Guess what, my sister is coming home from abroad this weekend!",
+        "happy",
+        (
+            "How exciting! You must have missed her a lot.",
+            "That's lovely news. Do you have anything special planned?",
+            "Wonderful! It will be great to have the family together again.",
+        ),
+    ),
+    (
+        "I think I left the oven on, and I'm already at the airport.",
+        "fear",
+        (
+            "Don't panic. Could a neighbour or a friend check it for you?",
+            "That's a scary thought. Ask someone with a key to go and look.",
+            "Take a breath. Call someone who can get into the house and switch it off.",
+        ),
+    ),
+    (
+        "Someone scratched my car in the parking lot and just drove away.",
+        "angry",
+        (
+            "That's infuriating. Did anyone see it happen, or is there a camera nearby?",
+            "I'm sorry, that's so unfair. Report it and take photos of the damage.",
+            "How frustrating. Ask the parking office, they may have it on video.",
+        ),
+    ),
+    (
+        "My grandmother passed away last night.",
+        "sad",
+        (
+            "I'm so sorry for your loss. Please take all the time you need.",
+            "That's heartbreaking. I'm here if you want to talk about her.",
+            "My deepest condolences. Losing someone you love is so hard.",
+        ),
+    ),
+    (
+        "Can you tell me what time the pharmacy on Main Street closes?",
+        "neutral",
+        (
+            "I'm not sure of its hours today; a quick call to the pharmacy would tell you.",
+            "Let me check. Their website should list today's opening hours.",
+            "Hours can change on some days, so calling them is the surest way to know.",
+        ),
+    ),
+    (
+        "I finally finished the marathon, I can't believe I actually did it!",
+        "happy",
+        (
+            "Congratulations, that's an amazing achievement! How do you feel?",
+            "Wow, well done! All those training runs paid off.",
+            "That's incredible. You should be really proud of yourself.",
+        ),
+    ),
+    (
+        "Wait, the concert was yesterday? I thought it was tonight!",
+        "surprise",
+        (
+            "Oh no, what a shock. Maybe there is a recording, or another date on the tour?",
+            "That's such a surprise, I'm sorry you missed it.",
+            "Really? That's disappointing. Check whether the band is playing again soon.",
+        ),
+    ),
+    (
+        "I've been feeling really lonely since I moved to this city.",
+        "sad",
+        (
+            "I'm sorry you're feeling that way. Moving somewhere new can be very isolating.",
+            "That sounds hard. Would you like some ideas for meeting people nearby?",
+            "It takes time to build a new circle. Is there a club or class you'd enjoy?",
+        ),
+    ),
+)
+
 ENGINES: tuple[str, ...] = ("festival", "flite", "espeak-ng")
 FLITE_VOICES: tuple[str, ...] = ("slt", "kal16", "awb", "rms")
 # (espeak-ng voice, pitch 0-99, speed in words per minute)
@@ -93,12 +209,14 @@ ESPEAK_SETTINGS: tuple[tuple[str, int, int], ...] = (
 )
 
 
-class ManifestRow(TypedDict):
-    """One line of manifest.jsonl."""
+class ManifestRow(TypedDict, total=False):
+    """One line of manifest.jsonl (emotion and references: demo-dialogue only)."""
 
     id: str
     audio: str
     text: str
+    emotion: str
+    references: list[str]
     tts: str
     voice: str
     duration_s: float
@@ -113,16 +231,26 @@ class Clip:
     tts: str
     voice: str
     args: tuple[str, ...]
+    extra: tuple[tuple[str, object], ...] = ()  # more manifest fields (emotion, references)
 
 
-def build_plan() -> list[Clip]:
-    """Assign every sentence an id, an engine (round robin) and a voice."""
+def build_plan(which: str = "asr") -> list[Clip]:
+    """Assign every text an id, an engine (round robin) and a voice."""
+    if which == "asr":
+        items = [(text, ()) for text in SENTENCES]
+        prefix = "demo"
+    else:
+        items = [
+            (text, (("emotion", emotion), ("references", list(replies))))
+            for text, emotion, replies in DIALOGUE
+        ]
+        prefix = "dlg"
     clips: list[Clip] = []
-    for index, text in enumerate(SENTENCES):
+    for index, (text, extra) in enumerate(items):
         tts = ENGINES[index % len(ENGINES)]
         nth = index // len(ENGINES)
         voice, args = _voice_for(tts, nth)
-        clips.append(Clip(f"demo-{index + 1:03d}", text, tts, voice, args))
+        clips.append(Clip(f"{prefix}-{index + 1:03d}", text, tts, voice, args, extra))
     return clips
 
 
@@ -213,6 +341,7 @@ def render_clip(clip: Clip, audio_dir: Path, tmp: Path) -> ManifestRow:
         "id": clip.clip_id,
         "audio": f"audio/{clip.clip_id}.flac",
         "text": clip.text,
+        **dict(clip.extra),  # type: ignore[typeddict-item]
         "tts": clip.tts,
         "voice": clip.voice,
         "duration_s": round(duration, 3),
@@ -267,26 +396,63 @@ The script is deterministic and overwrites the audio, manifest and this README.
 """
 
 
-def build(out: Path) -> list[ManifestRow]:
-    """Generate the whole demo set into out and return the manifest rows."""
+DIALOGUE_README = """\
+# voxeval demo dialogue data (English)
+
+This is **demo data**, not a benchmark. It exists so that the dialogue path (a spoken
+prompt, a reply scored against references, and an LLM judge) runs end to end without
+downloading anything.
+
+- 12 things a person might say to a voice assistant, each with the emotion its words
+  express (`emotion`: happy, sad, angry, fear, surprise or neutral) and three reference
+  replies, all written for this project.
+- The TTS voices are neutral: the emotion is in the words, not in the voice, so the set
+  says nothing about hearing emotion in speech.
+- Audio: `audio/<id>.flac`, 16 kHz, mono, 16-bit FLAC (festival, flite and espeak-ng in
+  turn).
+- `manifest.jsonl`: `id`, `audio` (relative to this folder), `text` (what is said, the
+  exact words given to the TTS), `emotion`, `references`, `tts`, `voice`, `duration_s`.
+
+Texts released under [CC0 1.0](https://creativecommons.org/publicdomain/zero/1.0/); the
+audio is generated from them by the tools above.
+
+## Regenerating
+
+Needs the same tools as demo-asr (festival with `festvox-kallpc16k`, flite, espeak-ng,
+sox), plus Python with `numpy` and `soundfile`:
+
+```
+python scripts/make_demo_data.py --set dialogue    # writes tasks/demo_dialogue/data/
+```
+
+The script is deterministic and overwrites the audio, manifest and this README.
+"""
+SETS = {  # --set → (default output folder, README text)
+    "asr": (DEFAULT_OUT, README_TEXT),
+    "dialogue": (TASKS_DIR / "demo_dialogue" / "data", DIALOGUE_README),
+}
+
+
+def build(out: Path, which: str = "asr") -> list[ManifestRow]:
+    """Generate one whole demo set into out and return the manifest rows."""
     check_tools()
     out.mkdir(parents=True, exist_ok=True)
     audio_dir = prepare_audio_dir(out)
     with tempfile.TemporaryDirectory(prefix="voxeval-demo-") as tmp:
-        rows = [render_clip(clip, audio_dir, Path(tmp)) for clip in build_plan()]
+        rows = [render_clip(clip, audio_dir, Path(tmp)) for clip in build_plan(which)]
     write_manifest(out, rows)
-    (out / "README.md").write_text(README_TEXT, encoding="utf-8")
+    (out / "README.md").write_text(SETS[which][1], encoding="utf-8")
     return rows
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--out", type=Path, default=DEFAULT_OUT, help=f"output folder (default: {DEFAULT_OUT})"
-    )
+    parser.add_argument("--set", choices=sorted(SETS), default="asr", help="which demo set")
+    parser.add_argument("--out", type=Path, help="output folder (default: the task's data/)")
     args = parser.parse_args(argv)
-    rows = build(args.out)
+    args.out = args.out or SETS[args.set][0]
+    rows = build(args.out, args.set)
     total = sum(row["duration_s"] for row in rows)
     size = sum(p.stat().st_size for p in (args.out / "audio").glob("*.flac"))
     print(f"wrote {len(rows)} clips ({total:.1f} s, {size / 1e6:.2f} MB) to {args.out}")

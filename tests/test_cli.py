@@ -210,3 +210,19 @@ def test_builtins_register_through_the_public_hooks():
         plugin = pm.get_plugin(module)
         assert plugin is not None
         assert pm.get_hookcallers(plugin)
+
+
+def test_a_closed_pipe_ends_quietly(monkeypatch, capsys):
+    import io
+    import os
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader (`| head`) has gone
+    closed = io.TextIOWrapper(io.FileIO(write_end, "w"), write_through=True)
+    monkeypatch.setattr("sys.stdout", closed)
+    try:
+        assert main(["list", "tasks"]) == 0
+    finally:
+        monkeypatch.undo()
+        closed.close()
+    assert "Traceback" not in capsys.readouterr().err
