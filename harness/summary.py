@@ -97,7 +97,7 @@ def _is_default(field: Any, value: Any) -> bool:
 
 
 def format_run(run: RunResult, run_dir: Path) -> str:
-    """A short human summary: identity, then one row per task and metric."""
+    """A short human summary: identity, each task's data, then one row per task and metric."""
     args = changed_args(run.model)
     head = [
         f"run      {run.run_id}  ({run.status}{', resumed' if run.resumed else ''})",
@@ -108,21 +108,28 @@ def format_run(run: RunResult, run_dir: Path) -> str:
     for name, task in run.tasks.items():
         data = task.dataset
         ident = data.revision or (data.content_hash or "")[:12]
+        demo = " (demo)" if data.demo else ""
+        head.append(f"task     {name} v{task.task_version}{demo}  data {data.id}@{ident}")
         for metric, value in task.metrics.items():
-            arrow = "↑" if value.higher_is_better else "↓"
             rows.append(
                 {
-                    "task": f"{name} v{task.task_version}{' (demo)' if data.demo else ''}",
-                    "metric": f"{arrow} {metric}",
+                    "task": name,
+                    "metric": f"{'↑' if value.higher_is_better else '↓'} {metric}",
                     "value [95% CI]": format_metric(value),
                     "n": value.n,
                     "errors": task.n_errors,
-                    "RTFx": f"{task.timing.rtfx:.1f}" if task.timing.rtfx else "-",
-                    "data": f"{data.id}@{ident}",
+                    "RTFx": format_rtfx(task.timing.rtfx),
                 }
             )
     table = format_table(rows, keep=("value [95% CI]",))
     return "\n".join(head) + "\n\n" + table + _format_breakdowns(run)
+
+
+def format_rtfx(rtfx: float | None) -> str:
+    """Real-time factor, short: "10.3", "1250", "2.4e+05" (an instant adapter)."""
+    if not rtfx:
+        return "-"
+    return f"{rtfx:.1f}" if rtfx < 1000 else f"{rtfx:.0f}" if rtfx < 100_000 else f"{rtfx:.2g}"
 
 
 def _format_breakdowns(run: RunResult) -> str:
