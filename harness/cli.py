@@ -99,6 +99,11 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+def say(text: str) -> None:
+    """Tell the person at the terminal (stderr, so stdout stays the command's output)."""
+    print(text, file=sys.stderr, flush=True)
+
+
 def path_arg(text: str) -> Path:
     """argparse type for paths (expands ~)."""
     return Path(text).expanduser()

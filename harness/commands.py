@@ -16,6 +16,7 @@ from voxeval.cli import (
     fraction_arg,
     parse_kv,
     path_arg,
+    say,
 )
 
 
@@ -111,7 +112,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         wait=args.wait,
         rerun=args.rerun,
     )
-    run, run_dir = run_evaluation(config, progress=_tqdm_progress, say=_stderr)
+    run, run_dir = run_evaluation(config, progress=_tqdm_progress, say=say)
     from voxeval.summary import format_run
 
     print(format_run(run, run_dir))
@@ -124,10 +125,6 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
         return EXIT_TOO_MANY_SAMPLE_ERRORS
     return EXIT_OK
-
-
-def _stderr(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
 
 
 def _tqdm_progress(task: str, total: int, done: int) -> Any:
@@ -266,7 +263,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     from voxeval.results import find_run
     from voxeval.summary import format_run
 
-    folder = find_run(args.run_dir, _stderr)
+    folder = find_run(args.run_dir, say)
     print(
         folder.run.model_dump_json(indent=2) if args.json else format_run(folder.run, folder.path)
     )

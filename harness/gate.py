@@ -44,9 +44,10 @@ def add_gate_commands(sub: Any) -> None:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     """Print the paired comparison table (or JSON)."""
+    from voxeval.cli import say
     from voxeval.compare import compare_runs
 
-    _, _, comparisons = compare_runs(args.run_a, args.run_b, args.min_shared, say=_stderr)
+    _, _, comparisons = compare_runs(args.run_a, args.run_b, args.min_shared, say=say)
     if args.json:
         print(json.dumps([asdict(c) for c in comparisons], indent=2, default=str))
     else:
@@ -56,11 +57,12 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     """The CI gate: 0 pass, 1 regression, 2 unusable input — never a silent pass."""
+    from voxeval.cli import say
     from voxeval.compare import compare_runs, is_worse
 
     try:
         tolerances = _parse_tolerances(args.tolerance)
-        _, _, comparisons = compare_runs(args.baseline, args.run, args.min_shared, say=_stderr)
+        _, _, comparisons = compare_runs(args.baseline, args.run, args.min_shared, say=say)
     except VoxevalError as exc:
         print(f"voxeval check: unusable input: {exc}", file=sys.stderr)
         return EXIT_UNUSABLE
@@ -96,10 +98,6 @@ def format_p(p: float | None) -> str:
     if p is None:
         return "-"
     return "< 0.001" if p < 0.001 else f"{p:.3f}"
-
-
-def _stderr(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
 
 
 def _parse_tolerances(items: list[str]) -> dict[str, float]:

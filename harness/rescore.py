@@ -37,9 +37,10 @@ def cmd_score(args: argparse.Namespace) -> int:
     from voxeval.summary import format_run
 
     if args.run_dir and not (args.task or args.predictions):
+        from voxeval.cli import say
         from voxeval.commands import judge_from_args
 
-        run = rescore_run(args.run_dir, judge_from_args(args), wait=args.wait, say=_stderr)
+        run = rescore_run(args.run_dir, judge_from_args(args), wait=args.wait, say=say)
         print(format_run(run, args.run_dir))
         return 0
     if args.task and args.predictions and not args.run_dir:
@@ -49,12 +50,6 @@ def cmd_score(args: argparse.Namespace) -> int:
         print(format_run(run, run_dir))
         return 0
     raise VoxevalError("Use `voxeval score RUN_DIR` or `voxeval score --task T --predictions F`.")
-
-
-def _stderr(text: str) -> None:
-    import sys
-
-    print(text, file=sys.stderr, flush=True)
 
 
 def rescore_run(

@@ -15,31 +15,27 @@ REDACTED = "***redacted***"
 SECRET_KEY = re.compile(
     r"(api[_-]?key|token|secret|password|passwd|authorization|bearer|credential)", re.I
 )
-# Shapes of secrets in free text, for redaction here and for publish's refusal.
+# Shapes of secrets in free text: one fragment each, for redaction here and publish's refusal.
+_SK = r"(?<![A-Za-z0-9])sk-[A-Za-z0-9_-]{16,}"
+_HF = r"(?<![A-Za-z0-9])hf_[A-Za-z0-9]{20,}"
+_BEARER_VALUE = r"[A-Za-z0-9._~+/=-]{12,}"
+_QUERY_KEY = r"[?&;][A-Za-z0-9_.-]*(?:key|token|secret|passw|signature|sig|auth)[A-Za-z0-9_.-]*="
+_QUERY_VALUE = r"[^&#\s'\"]+"
 SECRET_PATTERNS = {
-    "an OpenAI-style key (sk-…)": re.compile(r"(?<![A-Za-z0-9])sk-[A-Za-z0-9_-]{16,}"),
-    "a Hugging Face token (hf_…)": re.compile(r"(?<![A-Za-z0-9])hf_[A-Za-z0-9]{20,}"),
-    "a bearer token (Bearer …)": re.compile(r"Bearer\s+[A-Za-z0-9._~+/=-]{12,}"),
+    "an OpenAI-style key (sk-…)": re.compile(_SK),
+    "a Hugging Face token (hf_…)": re.compile(_HF),
+    "a bearer token (Bearer …)": re.compile(rf"Bearer\s+{_BEARER_VALUE}"),
     "a password in a URL (scheme://user:password@host)": re.compile(
         r"[A-Za-z][A-Za-z0-9+.-]*://[^/\s@?#:]*:[^/\s@?#]+@"
     ),
     "a key in a URL query (?key=…)": re.compile(
-        r"[?&;][A-Za-z0-9_.-]*(?:key|token|secret|passw|signature|sig|auth)[A-Za-z0-9_.-]*"
-        r"=(?!\*\*\*redacted)[^&#\s'\"]+",
-        re.I,
+        rf"{_QUERY_KEY}(?!\*\*\*redacted){_QUERY_VALUE}", re.I
     ),
 }
 _SECRET_VALUE = re.compile(r"^(sk-|hf_|Bearer\s)", re.I)
 _USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/\s@?#]*@")
-_QUERY_SECRET = re.compile(
-    r"(?P<key>[?&;][A-Za-z0-9_.-]*(?:key|token|secret|passw|signature|sig|auth)"
-    r"[A-Za-z0-9_.-]*=)[^&#\s'\"]+",
-    re.I,
-)
-_TOKENS = re.compile(
-    r"(?<![A-Za-z0-9])sk-[A-Za-z0-9_-]{16,}|(?<![A-Za-z0-9])hf_[A-Za-z0-9]{20,}"
-    r"|(?<=Bearer )[A-Za-z0-9._~+/=-]{12,}"
-)
+_QUERY_SECRET = re.compile(rf"(?P<key>{_QUERY_KEY}){_QUERY_VALUE}", re.I)
+_TOKENS = re.compile(rf"{_SK}|{_HF}|(?<=Bearer ){_BEARER_VALUE}")
 MIN_SECRET_LENGTH = 8  # shorter values ("1", "true") would match everywhere
 _known: set[str] = set()
 
