@@ -21,7 +21,7 @@ from voxeval.adapter import Adapter, AdapterArgs, Emit, TaskContext
 from voxeval.adapters.http_retry import RetryPolicy, post_with_retries
 from voxeval.errors import VoxevalError
 from voxeval.hookspecs import hookimpl
-from voxeval.secrets import register_secret
+from voxeval.secrets import register_secret, scrub
 from voxeval.types import ModelInput, Response, TaskKind, Usage
 
 # USD per million tokens (input, output), text tokens, as listed by OpenAI in 2025.
@@ -218,7 +218,8 @@ class OpenAICompatAdapter(Adapter):
             text = (choices[0].get("message") or {}).get("content")
         if not isinstance(text, str):
             return Response(error="malformed response: no text in the reply", latency_s=latency_s)
-        return Response(text=text, latency_s=latency_s, usage=self._usage(body.get("usage")))
+        usage = self._usage(body.get("usage"))
+        return Response(text=text, latency_s=latency_s, usage=usage, served_model=_served(body))
 
     def _usage(self, raw: Any) -> Usage | None:
         if not isinstance(raw, dict):
@@ -243,6 +244,13 @@ class OpenAICompatAdapter(Adapter):
             base[0] if self.args.price_input is None else self.args.price_input,
             base[1] if self.args.price_output is None else self.args.price_output,
         )
+
+
+def _served(body: dict[str, Any]) -> str | None:
+    """The model and build the server says answered ("gpt-4o-2024-08-06 fp_abc"), bounded."""
+    parts = [body.get(k) for k in ("model", "system_fingerprint")]
+    text = " ".join(p for p in parts if isinstance(p, str) and p.strip())
+    return scrub(text[:200]) if text else None
 
 
 def _wav_bytes(item: ModelInput) -> bytes:

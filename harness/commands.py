@@ -193,6 +193,7 @@ def _describe_one(args: argparse.Namespace) -> int:
             "kind": cls.kind,
             "version": cls.version,
             "metrics": _metrics_text(cls),
+            **_protocol_text(cls),
             "plugin": TASKS.owners()[args.name],
             "args": argument_rows(cls.Options) if getattr(cls, "Options", None) else [],
         }
@@ -247,6 +248,18 @@ def _list_rows(what: str) -> list[dict[str, Any]]:
         }
         for name, m in sorted(METRICS.items().items())
     ]
+
+
+def _protocol_text(task: Any) -> dict[str, str]:
+    """Where the task's protocol choices are explained, and its judge protocols."""
+    out = {}
+    if getattr(task, "protocol_doc", None):
+        out["protocol"] = f"{task.protocol_doc} (what the authors did, options, differences)"
+    others = getattr(task, "judge_protocols", None) or {}
+    if getattr(task, "judge_rubric", None) and others:
+        names = ", ".join(["voxeval (default)", *others])
+        out["judge"] = f"protocols {names}: --judge-args protocol=NAME"
+    return out
 
 
 def _metrics_text(task: Any) -> str:

@@ -20,28 +20,13 @@ import numpy as np
 
 from voxeval.adapter import ADAPTERS, Adapter, TaskContext
 from voxeval.errors import VoxevalError
+from voxeval.judge_config import JudgeConfig
 from voxeval.metrics import Metric, MetricResult, summarize
 from voxeval.rubrics import RUBRICS, Rubric, parse_rating, seal
-from voxeval.secrets import redact
 from voxeval.types import ModelInput, Response, Usage
 from voxeval.workspace import cache_dir
 
 COMMIT_EVERY_S = 0.25  # replies are saved at least this often: a crash loses no more
-
-
-@dataclass
-class JudgeConfig:
-    """Which model judges, with what arguments, and how many samples per item."""
-
-    adapter: str
-    args: dict[str, Any] = field(default_factory=dict)
-    n_samples: int = 1
-
-    def identity(self) -> dict[str, Any]:
-        """The settings that determine the judge's answers (no secrets, no speed knobs)."""
-        speed = ADAPTERS.get(self.adapter).speed_args
-        kept = {k: v for k, v in redact(self.args).items() if k not in speed}
-        return {"adapter": self.adapter, "args": kept}
 
 
 @dataclass
@@ -54,6 +39,7 @@ class JudgeOutcome:
     n_unparseable: int = 0
     n_conflicting: int = 0  # replies with two different ratings (counted as unparseable)
     n_failed: int = 0
+    served_models: list[list[str | None]] = field(default_factory=list)
     calls: int = 0
     cache_hits: int = 0
     usage: Usage = field(default_factory=Usage)
@@ -80,8 +66,11 @@ class JudgeCache:
         self.db = sqlite3.connect(path)
         self.db.execute(
             "CREATE TABLE IF NOT EXISTS replies (key TEXT PRIMARY KEY, reply TEXT, "
-            "input_tokens INT, output_tokens INT, cost_usd REAL)"
+            "input_tokens INT, output_tokens INT, cost_usd REAL, served_model TEXT)"
         )
+        columns = {row[1] for row in self.db.execute("PRAGMA table_info(replies)")}
+        if "served_model" not in columns:  # a cache written before served models were kept
+            self.db.execute("ALTER TABLE replies ADD COLUMN served_model TEXT")
         self._committed = time.monotonic()
 
     @staticmethod
@@ -92,17 +81,25 @@ class JudgeCache:
         )
         return hashlib.sha256(blob.encode()).hexdigest()
 
-    def get(self, key: str) -> str | None:
-        """A cached reply, if any."""
-        row = self.db.execute("SELECT reply FROM replies WHERE key = ?", (key,)).fetchone()
-        return row[0] if row else None
+    def get(self, key: str) -> tuple[str | None, str | None]:
+        """A cached reply and the model that served it, (None, None) if not cached."""
+        query = "SELECT reply, served_model FROM replies WHERE key = ?"
+        row = self.db.execute(query, (key,)).fetchone()
+        return (row[0], row[1]) if row else (None, None)
 
-    def put(self, key: str, reply: str, usage: Usage | None) -> None:
+    def put(self, key: str, response: Response) -> None:
         """Store a successful reply (failures are never cached)."""
-        u = usage or Usage()
+        u = response.usage or Usage()
         self.db.execute(
-            "INSERT OR REPLACE INTO replies VALUES (?, ?, ?, ?, ?)",
-            (key, reply, u.input_tokens, u.output_tokens, u.cost_usd),
+            "INSERT OR REPLACE INTO replies VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                key,
+                response.text,
+                u.input_tokens,
+                u.output_tokens,
+                u.cost_usd,
+                response.served_model,
+            ),
         )
         if time.monotonic() - self._committed >= COMMIT_EVERY_S:
             self.flush()
@@ -127,13 +124,15 @@ def run_judge(
     cache = JudgeCache(cache_dir() / "judge-cache.sqlite")
     identity = config.identity()
     outcome = JudgeOutcome([], [[] for _ in items], [[] for _ in items])
+    outcome.served_models = [[] for _ in items]
     try:
         for k in range(config.n_samples):
-            replies = _sample(rubric, rendered, config, identity, cache, k, outcome)
+            replies, served = _sample(rubric, rendered, config, identity, cache, k, outcome)
             for i, reply in enumerate(replies):
                 _read_rating(rubric, reply, outcome)
                 outcome.replies[i].append(reply)
                 outcome.ratings[i].append(rubric.rating(reply))
+                outcome.served_models[i].append(served[i])
     finally:
         cache.close()
     for ratings in outcome.ratings:
@@ -150,13 +149,15 @@ def _sample(
     cache: JudgeCache,
     k: int,
     outcome: JudgeOutcome,
-) -> list[str | None]:
+) -> tuple[list[str | None], list[str | None]]:
+    """Each item's reply for sample k (cached or asked for) and the model that served it."""
     keys = [cache.key(identity, rubric, system, user, k) for system, user in rendered]
-    replies: list[str | None] = [cache.get(key) for key in keys]
+    cached = [cache.get(key) for key in keys]
+    replies, served = [c[0] for c in cached], [c[1] for c in cached]
     todo = [i for i, reply in enumerate(replies) if reply is None]
     outcome.cache_hits += len(rendered) - len(todo)
     if not todo:
-        return replies
+        return replies, served
     adapter = _judge_adapter(config, k)
     inputs = [  # each request sealed with its own fence code; the cache key is unsealed
         ModelInput(f"judge-{i}", None, None, text=seal(rendered[i][1]), system=rendered[i][0])
@@ -170,15 +171,15 @@ def _sample(
         if response.error or response.text is None:
             outcome.n_failed += 1
             return
-        cache.put(keys[i], response.text, response.usage)  # saved as it arrives
-        replies[i] = response.text
+        cache.put(keys[i], response)  # saved as it arrives
+        replies[i], served[i] = response.text, response.served_model
 
     context = TaskContext(name=f"judge:{rubric.name}", kind="dialogue")
     try:
         adapter.predict_stream(inputs, context, keep)
     finally:
         adapter.close()
-    return replies
+    return replies, served
 
 
 def _read_rating(rubric: Rubric, reply: str | None, outcome: JudgeOutcome) -> None:
@@ -227,16 +228,27 @@ class MeanRating(Metric):
         return sums[..., 0] / n
 
 
+def judge_provenance(rubric: Rubric, config: JudgeConfig) -> dict[str, Any]:
+    """What shaped a judge's ratings, kept with the score and in every judge row."""
+    return {
+        "model": config.args.get("model") or config.adapter,
+        "revision": config.args.get("revision"),
+        **config.sampling(),
+        "protocol": config.options.protocol,
+        "rubric": rubric.name,
+        "rubric_version": rubric.version,
+        "prompt_hash": rubric.prompt_hash,
+        "parse": rubric.parse,
+    }
+
+
 def judge_metric(rubric: Rubric, config: JudgeConfig, outcome: JudgeOutcome) -> MetricResult:
     """The judge's mean rating with a bootstrap CI over items and full provenance."""
     scored = np.array([[s] for s in outcome.scores if s is not None], dtype=float)
     params = {
         "judge": config.identity(),
-        "rubric": rubric.name,
-        "rubric_version": rubric.version,
-        "prompt_hash": rubric.prompt_hash,
+        **judge_provenance(rubric, config),
         "scale": list(rubric.scale),
-        "parse": rubric.parse,
         "n_samples": config.n_samples,
     }
     result = summarize(MeanRating(), scored if len(scored) else None, params)

@@ -110,10 +110,9 @@ def _score_with_judge(
     metrics: dict[str, MetricValue],
     by_group: dict[str, dict[str, MetricValue]],
 ) -> list[dict[str, Any]]:
-    from voxeval.judge import JudgeOutcome, judge_metric, run_judge
-    from voxeval.rubrics import RUBRICS
+    from voxeval.judge import JudgeOutcome, judge_metric, judge_provenance, run_judge
 
-    rubric = RUBRICS.get(task.judge_rubric or "")
+    rubric = judge.rubric_for(task)
     outcome = run_judge(rubric, [task.judge_item(r) for r in ok], judge)
     metrics["judge"] = to_value(judge_metric(rubric, judge, outcome))
     for group, rows in groups.items():
@@ -123,10 +122,23 @@ def _score_with_judge(
             [outcome.replies[i] for i in rows],
         )
         by_group.setdefault(group, {})["judge"] = to_value(judge_metric(rubric, judge, part))
+    provenance = judge_provenance(rubric, judge)
     return [
-        {"sample_id": r["sample_id"], "score": score, "ratings": ratings, "replies": replies}
-        for r, score, ratings, replies in zip(
-            ok, outcome.scores, outcome.ratings, outcome.replies, strict=True
+        {
+            "sample_id": r["sample_id"],
+            "score": score,
+            "ratings": ratings,
+            "replies": replies,
+            "served_models": served,
+            "judge": provenance,
+        }
+        for r, score, ratings, replies, served in zip(
+            ok,
+            outcome.scores,
+            outcome.ratings,
+            outcome.replies,
+            outcome.served_models,
+            strict=True,
         )
     ]
 

@@ -61,6 +61,10 @@ class Task:
     breakdowns: ClassVar[tuple[str, ...]] = ()
     prompt: ClassVar[str | None] = None
     judge_rubric: ClassVar[str | None] = None  # scored by an LLM judge when one is given
+    # Where the benchmark's own protocol and voxeval's options for it are explained.
+    protocol_doc: ClassVar[str | None] = None
+    # Other judging protocols the task follows on request (--judge-args protocol=NAME).
+    judge_protocols: ClassVar[dict[str, str]] = {}
 
     Options: ClassVar[type[BaseModel]]  # set below: no options
 
@@ -103,6 +107,11 @@ class Task:
     def judge_item(cls, record: dict[str, Any]) -> dict[str, Any]:
         """The judge rubric's fields for one sample record (override per task)."""
         return {"response": (record.get("prediction") or {}).get("text") or ""}
+
+    @classmethod
+    def judge_prompt_key(cls) -> str:
+        """Which entry of a user's judge prompt file is this task's (default: its name)."""
+        return cls.name
 
     @classmethod
     def metric_names(cls) -> list[str]:

@@ -69,6 +69,7 @@ class Response:
     latency_s: float | None = None
     usage: Usage | None = None
     error: str | None = None
+    served_model: str | None = None  # the model (and build) a server says answered
 
     def prediction(self) -> dict[str, Any]:
         """The model-output fields that are set, for the samples file."""

@@ -98,6 +98,7 @@ class SdEvalTask(Task):
         MetricSpec("meteor", reference="references"),
     )
     breakdowns: ClassVar[tuple[str, ...]] = ("info", "dataset_name")
+    protocol_doc: ClassVar[str | None] = "docs/protocols.md#sd-eval"
     prompt: ClassVar[str | None] = PROMPT
     Options: ClassVar[type[BaseModel]] = SdEvalOptions
     options: SdEvalOptions
@@ -137,6 +138,11 @@ class SdEvalTask(Task):
                     "transcript": entry.transcript,
                 },
             )
+
+    @classmethod
+    def judge_prompt_key(cls) -> str:
+        """The subset's name, as SD-Eval's own prompt files key their prompts."""
+        return cls.subset
 
     @classmethod
     def judge_item(cls, record: dict[str, Any]) -> dict[str, Any]:
@@ -333,6 +339,7 @@ class SdEvalEmo(SdEvalTask):
     subset: ClassVar[str] = "test-emo"
     aspect: ClassVar[str] = "emotion"
     judge_rubric: ClassVar[str | None] = "sd-eval-emotion"
+    judge_protocols: ClassVar[dict[str, str]] = {"official": "sd-eval-official-emotion"}
     description: ClassVar[str] = "SD-Eval test-emo: reply fitting the speaker's emotion (5 refs)"
 
 
@@ -343,6 +350,7 @@ class SdEvalAcc(SdEvalTask):
     subset: ClassVar[str] = "test-acc"
     aspect: ClassVar[str] = "accent"
     judge_rubric: ClassVar[str | None] = "sd-eval-accent"
+    judge_protocols: ClassVar[dict[str, str]] = {"official": "sd-eval-official-accent"}
     description: ClassVar[str] = "SD-Eval test-acc: reply fitting the speaker's accent (5 refs)"
 
 
@@ -353,6 +361,7 @@ class SdEvalAge(SdEvalTask):
     subset: ClassVar[str] = "test-age"
     aspect: ClassVar[str] = "age"
     judge_rubric: ClassVar[str | None] = "sd-eval-age"
+    judge_protocols: ClassVar[dict[str, str]] = {"official": "sd-eval-official-age"}
     description: ClassVar[str] = "SD-Eval test-age: reply fitting a child or adult speaker (5 refs)"
 
 
@@ -363,6 +372,7 @@ class SdEvalEnv(SdEvalTask):
     subset: ClassVar[str] = "test-env"
     aspect: ClassVar[str] = "environment"
     judge_rubric: ClassVar[str | None] = "sd-eval-environment"
+    judge_protocols: ClassVar[dict[str, str]] = {"official": "sd-eval-official-environment"}
     description: ClassVar[str] = "SD-Eval test-env: reply fitting the background sound (5 refs)"
 
 

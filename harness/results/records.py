@@ -66,14 +66,38 @@ class SampleRecord(TypedDict, total=False):
     error: RecordError | None
 
 
-class JudgeRow(TypedDict):
-    """One line of judge-<task>.jsonl: an item's mean rating, its ratings and the replies."""
+ShortText = Annotated[str, StringConstraints(max_length=400)]
+
+
+class JudgeProvenance(TypedDict, total=False):
+    """What shaped a row's ratings: judge model, sampling, protocol, rubric and parse rule."""
 
     __pydantic_config__ = _STRICT  # type: ignore[misc]
-    sample_id: SampleId
-    score: Finite | None
-    ratings: list[Finite | None]
-    replies: list[str | None]
+    model: ShortText | None
+    revision: ShortText | None
+    seed: int | None
+    temperature: Finite | None
+    protocol: ShortText
+    rubric: ShortText
+    rubric_version: ShortText
+    prompt_hash: ShortText
+    parse: ShortText
+
+
+class JudgeRow(TypedDict, total=False):
+    """One line of judge-<task>.jsonl: an item's mean rating, its ratings and the replies.
+
+    `served_models` (per rating: the model and build the server says answered) and `judge`
+    are written since judge protocols became selectable; older rows lack them.
+    """
+
+    __pydantic_config__ = _STRICT  # type: ignore[misc]
+    sample_id: Required[SampleId]
+    score: Required[Finite | None]
+    ratings: Required[list[Finite | None]]
+    replies: Required[list[str | None]]
+    served_models: list[ShortText | None]
+    judge: JudgeProvenance
 
 
 SAMPLE_RECORD = TypeAdapter(SampleRecord)

@@ -38,6 +38,13 @@ class DemoDialogue(BundledDemoTask):
     breakdowns: ClassVar[tuple[str, ...]] = ("emotion", "tts")
     prompt: ClassVar[str | None] = PROMPT
     judge_rubric: ClassVar[str | None] = "sd-eval-emotion"
+    judge_protocols: ClassVar[dict[str, str]] = {"official": "sd-eval-official-emotion"}
+
+    @classmethod
+    def judge_prompt_key(cls) -> str:
+        """SD-Eval's emotion subset: the demo is judged as its prompts judge test-emo."""
+        return "test-emo"
+
     package: ClassVar[str] = __name__
     dataset_id: ClassVar[str] = "voxeval/demo-dialogue"
     required_keys: ClassVar[tuple[str, ...]] = ("id", "audio", "text", "emotion", "references")
