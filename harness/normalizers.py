@@ -23,16 +23,33 @@ class Normalizer:
     normalize: Normalize
 
 
-def _whisper_english() -> Normalizer:
-    from transformers.models.whisper.english_normalizer import EnglishTextNormalizer
-
+def _whisper_spelling() -> tuple[dict[str, str], str]:
+    """Whisper's british→american spelling map and the version string that pins it."""
     # transformers ships the normaliser code but not Whisper's british→american spelling map;
     # whisper-normalizer packages that same english.json as data.
     raw = resources.files("whisper_normalizer").joinpath("normalizers/english.json").read_bytes()
-    spelling = json.loads(raw)
     digest = hashlib.sha256(raw).hexdigest()[:12]
     version = f"transformers=={metadata.version('transformers')}; english.json sha256:{digest}"
+    return json.loads(raw), version
+
+
+def _whisper_english() -> Normalizer:
+    from transformers.models.whisper.english_normalizer import EnglishTextNormalizer
+
+    spelling, version = _whisper_spelling()
     return Normalizer("whisper_english", version, EnglishTextNormalizer(spelling))
+
+
+def _oasr() -> Normalizer:
+    """The Open ASR Leaderboard's current English normaliser: Whisper's plus its rules."""
+    from transformers.models.whisper.english_normalizer import EnglishTextNormalizer
+
+    from voxeval import oasr_normalizer
+
+    spelling, base_version = _whisper_spelling()
+    base = EnglishTextNormalizer(oasr_normalizer.spelling_map(spelling))
+    version = f"{oasr_normalizer.rules_version()}; base {base_version}"
+    return Normalizer("oasr", version, oasr_normalizer.configure(base))
 
 
 def _whisper_basic() -> Normalizer:
@@ -48,6 +65,7 @@ def _none() -> Normalizer:
 
 _FACTORIES: dict[str, Callable[[], Normalizer]] = {
     "whisper_english": _whisper_english,
+    "oasr": _oasr,
     "whisper_basic": _whisper_basic,
     "none": _none,
 }

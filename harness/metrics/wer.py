@@ -4,6 +4,11 @@ Corpus level is the field's standard (open_asr_leaderboard, ESPnet, Kaldi): a lo
 weighs more than a short one. A sample whose normalised reference is empty still counts: its
 hypothesis words are insertions over zero reference words. With no reference words at all the
 rate is undefined (None).
+
+`compounds=merge` (WER only) follows the Open ASR Leaderboard's scoring path: its
+eval_utils.score_results aligns with kaldialign's `merge_compounds=True`, where adjacent words
+on either side may join at no cost to match one word on the other ("note book" ↔ "notebook");
+voxeval calls that same library.
 """
 
 from __future__ import annotations
@@ -14,10 +19,12 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from voxeval.errors import VoxevalError
 from voxeval.metrics import Metric
 from voxeval.normalizers import get_normalizer
 
 DEFAULT_NORMALIZER = "whisper_english"
+COMPOUND_MODES = ("none", "merge")
 # Columns of the per-sample statistics.
 SUB, DEL, INS, HITS = range(4)
 
@@ -35,12 +42,16 @@ class _ErrorRate(Metric):
         predictions: Sequence[Any],
         references: Sequence[Any],
         normalizer: str = DEFAULT_NORMALIZER,
+        compounds: str = "none",
         **_: Any,
     ) -> np.ndarray:
         """Per-sample substitutions, deletions, insertions and hits after normalising."""
+        merge = self._compound_mode(compounds) == "merge"
         normalize = get_normalizer(normalizer).normalize
         refs = [normalize(r or "") for r in references]
         hyps = [normalize(h or "") for h in predictions]
+        if merge:
+            return compound_stats(refs, hyps)
         output = self._process(refs, hyps)
         stats = np.zeros((len(refs), 4))
         for row, chunks in enumerate(output.alignments):
@@ -66,10 +77,27 @@ class _ErrorRate(Metric):
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.where(ref_len > 0, errors / np.where(ref_len > 0, ref_len, 1), np.nan)
 
-    def resolved_params(self, normalizer: str = DEFAULT_NORMALIZER, **_: Any) -> dict[str, Any]:
-        """Record the normaliser's name and version and the averaging convention."""
+    def resolved_params(
+        self, normalizer: str = DEFAULT_NORMALIZER, compounds: str = "none", **_: Any
+    ) -> dict[str, Any]:
+        """Record the normaliser's name and version, the alignment and the averaging."""
         norm = get_normalizer(normalizer)
-        return {"normalizer": norm.name, "normalizer_version": norm.version, "level": "corpus"}
+        return {
+            "normalizer": norm.name,
+            "normalizer_version": norm.version,
+            "compounds": self._compound_mode(compounds),
+            "level": "corpus",
+        }
+
+    def _compound_mode(self, compounds: str) -> str:
+        if compounds not in COMPOUND_MODES:
+            raise VoxevalError(
+                f"Unknown compounds mode {compounds!r}; choose one of: {', '.join(COMPOUND_MODES)}."
+            )
+        if compounds == "merge" and self.unit != "words":
+            # OASR defines compound merging on word alignments only; characters have no words.
+            raise VoxevalError(f"compounds='merge' applies to word error rate, not {self.name}.")
+        return compounds
 
     def details(self, stats: np.ndarray) -> dict[str, Any]:
         """Summed edit counts and the reference length in units."""
@@ -108,3 +136,17 @@ class CharacterErrorRate(_ErrorRate):
         import jiwer
 
         return jiwer.process_characters(refs, hyps)
+
+
+def compound_stats(refs: list[str], hyps: list[str]) -> np.ndarray:
+    """Per-sample (S, D, I, hits) from kaldialign's compound-merging edit distance."""
+    import kaldialign
+
+    stats = np.zeros((len(refs), 4))
+    for row, (ref, hyp) in enumerate(zip(refs, hyps, strict=True)):
+        ref_words = ref.split()
+        edits = kaldialign.edit_distance(ref_words, hyp.split(), merge_compounds=True)
+        sub, dele, ins = edits["sub"], edits["del"], edits["ins"]
+        # A joined match counts every reference word it covers as a hit.
+        stats[row] = (sub, dele, ins, len(ref_words) - sub - dele)
+    return stats
