@@ -70,7 +70,7 @@ class JudgeConfig:
         kept = {k: v for k, v in redact(self.args).items() if k not in speed}
         return {"adapter": self.adapter, "args": kept}
 
-    def rubric_for(self, task: type[Task]) -> Rubric:
+    def rubric_for(self, task: Task | type[Task]) -> Rubric:
         """The rubric this judge applies to `task`: protocol, then prompt file, then parse."""
         import dataclasses
 
@@ -96,7 +96,7 @@ def _defaults_for(adapter: str, given: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in JUDGE_DEFAULTS.items() if k in accepted and k not in given}
 
 
-def _rubric_name(task: type[Task], protocol: str) -> str:
+def _rubric_name(task: Task | type[Task], protocol: str) -> str:
     protocols = {DEFAULT_PROTOCOL: task.judge_rubric or "", **task.judge_protocols}
     if protocol not in protocols:
         raise VoxevalError(

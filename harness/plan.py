@@ -119,7 +119,7 @@ def fingerprint(config: RunConfig, adapter: Adapter, planned: list[PlannedTask])
         "model": config.model,
         "args": redact(adapter.prediction_args()),
         "limit": config.limit,
-        "task_args": config.task_args,
+        "task_args": prediction_task_args(config.task_args, planned),
         "tasks": [
             {"name": p.task.name, "version": p.task.version, "data": p.dataset.model_dump()}
             for p in planned
@@ -127,6 +127,19 @@ def fingerprint(config: RunConfig, adapter: Adapter, planned: list[PlannedTask])
     }
     blob = json.dumps(payload, sort_keys=True, default=str).encode()
     return hashlib.sha256(blob).hexdigest()
+
+
+def prediction_task_args(task_args: dict[str, Any], planned: list[PlannedTask]) -> dict[str, Any]:
+    """The --task-args that can change what a model is asked: scoring options left out.
+
+    An argument is a scoring option when every planned task that takes it says so.
+    """
+
+    def scoring_only(key: str) -> bool:
+        takers = [p.task for p in planned if key in p.task.Options.model_fields]
+        return bool(takers) and all(key in t.scoring_options for t in takers)
+
+    return {k: v for k, v in task_args.items() if not scoring_only(k)}
 
 
 def new_run_id() -> str:

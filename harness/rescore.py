@@ -27,6 +27,12 @@ def add_score_command(sub: Any) -> None:
 
     add_judge_arguments(score)
     score.add_argument(
+        "--task-args",
+        default="",
+        help="scoring options to change, k=v,k=v (e.g. normalizer=oasr); see `voxeval list tasks "
+        "NAME`",
+    )
+    score.add_argument(
         "--wait", action="store_true", help="if a run is using the folder, wait for it to end"
     )
     score.set_defaults(handler=cmd_score)
@@ -37,10 +43,12 @@ def cmd_score(args: argparse.Namespace) -> int:
     from voxeval.summary import format_run
 
     if args.run_dir and not (args.task or args.predictions):
-        from voxeval.cli import say
+        from voxeval.cli import parse_kv, say
         from voxeval.commands import judge_from_args
 
-        run = rescore_run(args.run_dir, judge_from_args(args), wait=args.wait, say=say)
+        task_args = parse_kv(args.task_args, "--task-args") or None
+        judge = judge_from_args(args)
+        run = rescore_run(args.run_dir, judge, wait=args.wait, say=say, task_args=task_args)
         print(format_run(run, args.run_dir))
         return 0
     if args.task and args.predictions and not args.run_dir:
@@ -57,9 +65,12 @@ def rescore_run(
     judge: Any = None,
     wait: bool = False,
     say: Callable[[str], None] | None = None,
+    task_args: dict[str, Any] | None = None,
 ) -> Any:
     """Recompute every task's metrics from its samples file; no model is loaded.
 
+    `task_args` change scoring options (e.g. the normaliser) and are recorded in the run;
+    an argument that would change what the model is asked is refused.
     With a judge, judge scores are (re)computed; cached judge replies make no calls. The
     new numbers are saved under the run's lock; in a folder that cannot be written (a
     read-only copy) they are computed and returned, and nothing is changed.
@@ -73,26 +84,33 @@ def rescore_run(
     try:
         with run_lock(folder.path, wait=wait, say=say):
             folder = open_run(folder.path)  # as it is now that this process holds it
-            run, judged = _rescored(folder, judge)
+            run, judged = _rescored(folder, judge, task_args)
             for name, rows in judged.items():
                 write_judge_rows(folder.path, name, rows)
             write_run(run, folder.path)
             return run
     except ReadOnlyRunError as exc:
-        run, _ = _rescored(folder, judge)
+        run, _ = _rescored(folder, judge, task_args)
         say(f"voxeval: {exc} The scores were computed but not saved; nothing was changed.")
         return run
 
 
-def _rescored(folder: Any, judge: Any) -> tuple[Any, dict[str, list[dict[str, Any]]]]:
+def _rescored(
+    folder: Any, judge: Any, task_args: dict[str, Any] | None = None
+) -> tuple[Any, dict[str, list[dict[str, Any]]]]:
     """A copy of the run with every task scored again, and the judge rows per task."""
     from voxeval.scoring import score_records
+    from voxeval.secrets import redact
     from voxeval.task import TASKS
 
     run = folder.run.model_copy(deep=True)
+    classes = {name: TASKS.get(name) for name in folder.run.tasks}
+    if task_args:
+        _check_scoring_only(task_args, run.task_args, classes)
+        run.task_args = redact({**run.task_args, **task_args})
     judged = {}
     for name, old in folder.run.tasks.items():
-        task = TASKS.get(name)
+        task = classes[name](None, run.task_args)
         if task.version != old.task_version:
             raise VoxevalError(
                 f"Task {name!r} is now version {task.version} but the run used "
@@ -109,6 +127,25 @@ def _rescored(folder: Any, judge: Any) -> tuple[Any, dict[str, list[dict[str, An
             judged[name] = rows
         run.tasks[name] = new
     return run, judged
+
+
+def _check_scoring_only(
+    given: dict[str, Any], recorded: dict[str, Any], classes: dict[str, Any]
+) -> None:
+    """Refuse a changed --task-args value that is not a scoring option of the run's tasks."""
+    known = {k for cls in classes.values() for k in cls.Options.model_fields}
+    scoring = {k for cls in classes.values() for k in cls.scoring_options}
+    for key, value in given.items():
+        if key not in known:
+            raise VoxevalError(
+                f"--task-args {key!r}: no task of this run ({', '.join(classes)}) takes it."
+            )
+        if key not in scoring and str(recorded.get(key)) != str(value):
+            raise VoxevalError(
+                f"--task-args {key!r} changes what the model is asked, so the samples cannot be "
+                f"re-scored with it; run `voxeval run` with it instead. Scoring options of this "
+                f"run's tasks: {', '.join(sorted(scoring)) or 'none'}."
+            )
 
 
 def _keep_judge_scores(old: Any, new: Any) -> None:

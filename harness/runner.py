@@ -77,6 +77,7 @@ def run_evaluation(
             return _finished(run, run_dir, config, say)
         if not fresh:
             run.status, run.error, run.resumed = "started", None, run.resumed + 1
+            run.task_args = redact(config.task_args)  # only scoring options can differ
         _evaluate(adapter, planned, run, run_dir, progress, config.judge, say)
     return run, run_dir
 
@@ -127,10 +128,14 @@ def _finished(run: RunResult, run_dir: Path, config: RunConfig, say: Say) -> tup
         f"voxeval: this evaluation already finished in {run_dir}; nothing was sent to the "
         "model. Pass --rerun to evaluate it again."
     )
-    if config.judge is not None:
+    rescoring = redact(config.task_args) != run.task_args  # other scoring options
+    if rescoring:
+        say("voxeval: scoring options differ from the finished run's; re-scoring its samples.")
+    if config.judge is not None or rescoring:
         from voxeval.rescore import rescore_run
 
-        run = rescore_run(run_dir, config.judge, wait=config.wait, say=say)
+        args = config.task_args if rescoring else None
+        run = rescore_run(run_dir, config.judge, wait=config.wait, say=say, task_args=args)
     return run, run_dir
 
 

@@ -62,7 +62,7 @@ def to_value(result: MetricResult) -> MetricValue:
 
 
 def score_task(
-    task: type[Task], records: list[dict[str, Any]], judge: JudgeConfig | None = None
+    task: Task | type[Task], records: list[dict[str, Any]], judge: JudgeConfig | None = None
 ) -> dict[str, Any]:
     """Metrics overall and per breakdown group, plus error counts, for one task.
 
@@ -72,7 +72,8 @@ def score_task(
     ok = [r for r in records if not r.get("error")]
     failed = [r for r in records if r.get("error")]
     rows = task.scoring_rows(ok)
-    metrics, by_group = score_metrics(task.metrics, rows, _groups(task.breakdowns, rows))
+    specs = task.metric_specs() if isinstance(task, Task) else task.metrics
+    metrics, by_group = score_metrics(specs, rows, _groups(task.breakdowns, rows))
     judge_rows = None
     if judge is not None and task.judge_rubric:
         groups = _groups(task.breakdowns, ok)
@@ -103,7 +104,7 @@ def _groups(fields: tuple[str, ...], rows: list[dict[str, Any]]) -> dict[str, li
 
 
 def _score_with_judge(
-    task: type[Task],
+    task: Task | type[Task],
     ok: list[dict[str, Any]],
     judge: JudgeConfig,
     groups: dict[str, list[int]],
@@ -157,7 +158,7 @@ def score_records(
     who holds the run's lock, to save as judge-<task>.jsonl.
     """
     ordered = [records[i] for i in ids if i in records]
-    scored = score_task(type(task) if isinstance(task, Task) else task, ordered, judge)
+    scored = score_task(task, ordered, judge)
     judge_rows = scored.pop("judge_rows")
     result = TaskResult(
         task=task.name,

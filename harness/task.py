@@ -61,6 +61,9 @@ class Task:
     breakdowns: ClassVar[tuple[str, ...]] = ()
     prompt: ClassVar[str | None] = None
     judge_rubric: ClassVar[str | None] = None  # scored by an LLM judge when one is given
+    # Options that change only how records are scored (not what the model is asked): left
+    # out of the run's fingerprint, so changing one re-scores a finished run.
+    scoring_options: ClassVar[frozenset[str]] = frozenset()
     # Where the benchmark's own protocol and voxeval's options for it are explained.
     protocol_doc: ClassVar[str | None] = None
     # Other judging protocols the task follows on request (--judge-args protocol=NAME).
@@ -107,6 +110,10 @@ class Task:
     def judge_item(cls, record: dict[str, Any]) -> dict[str, Any]:
         """The judge rubric's fields for one sample record (override per task)."""
         return {"response": (record.get("prediction") or {}).get("text") or ""}
+
+    def metric_specs(self) -> tuple[MetricSpec, ...]:
+        """The metrics this instance reports (the class's, unless options change them)."""
+        return self.metrics
 
     @classmethod
     def judge_prompt_key(cls) -> str:

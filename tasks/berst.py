@@ -26,6 +26,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, Field
 
+from voxeval.asr_scoring import AsrScoring, AsrScoringOptions
 from voxeval.errors import DataNotFoundError, VoxevalError
 from voxeval.hookspecs import hookimpl
 from voxeval.task import DatasetInfo, MetricSpec, Task, hash_files
@@ -270,7 +271,11 @@ class _Berst(Task):
         raise NotImplementedError
 
 
-class BerstAsr(_Berst):
+class BerstAsrOptions(BerstOptions, AsrScoringOptions):
+    """--task-args of berst-asr: the split and revision, and how transcripts are scored."""
+
+
+class BerstAsr(AsrScoring, _Berst):
     """Transcribe BERSt phrases; WER/CER with breakdowns by distance, obstruction, shout, affect."""
 
     name: ClassVar[str] = "berst-asr"
@@ -282,6 +287,9 @@ class BerstAsr(_Berst):
         MetricSpec("cer", {"normalizer": "whisper_english"}),
     )
     breakdowns: ClassVar[tuple[str, ...]] = ("distance", "obstruction", "shout_level", "affect")
+    protocol_doc: ClassVar[str | None] = "docs/protocols.md#asr"
+    Options: ClassVar[type[BaseModel]] = BerstAsrOptions
+    options: BerstAsrOptions
     prompt: ClassVar[str | None] = (
         "Write down, word for word, what the person in this recording says. The phrase may "
         "be nonsensical on purpose: write the words you hear, not what would make sense. "
@@ -330,6 +338,7 @@ class BerstSer(_Berst):
         MetricSpec("refusal_rate", prediction="values.unmappable", key="unmappable_rate"),
     )
     breakdowns: ClassVar[tuple[str, ...]] = ("distance", "obstruction", "shout_level")
+    protocol_doc: ClassVar[str | None] = "docs/protocols.md#other-tasks"
     prompt: ClassVar[str | None] = (
         "Which emotion is the speaker acting out in this recording? Pick exactly one of: "
         f"{', '.join(AFFECTS)}. Reply with that one word only."

@@ -99,8 +99,12 @@ def test_list_tasks_name_shows_task_args_and_metrics_name_is_a_usage_error(capsy
     assert main(["list", "tasks", "berst-ser"]) == 0
     out = capsys.readouterr().out
     assert "--task-args" in out and table_row(out, "split")[:3] == ["split", "str", "test"]
-    assert main(["list", "tasks", "demo-asr", "--json"]) == 0
+    assert main(["list", "tasks", "demo-dialogue", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["args"] == []
+    assert main(["list", "tasks", "demo-asr", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert [a["name"] for a in listed["args"]] == ["normalizer", "compounds"]
+    assert listed["protocol"].startswith("docs/protocols.md#asr")
     assert main(["list", "tasks", "demo-ars"]) == 1
     assert "Did you mean 'demo-asr'" in capsys.readouterr().err
     assert main(["list", "metrics", "wer"]) == 2

@@ -5,13 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import ClassVar
 
+from pydantic import BaseModel
+
+from voxeval.asr_scoring import AsrScoring, AsrScoringOptions
 from voxeval.hookspecs import hookimpl
 from voxeval.task import MetricSpec
 from voxeval.tasks.bundled import BundledDemoTask
 from voxeval.types import Sample, TaskKind
 
 
-class DemoAsr(BundledDemoTask):
+class DemoAsr(AsrScoring, BundledDemoTask):
     """Transcribe short TTS sentences; a smoke test of the whole pipeline."""
 
     name: ClassVar[str] = "demo-asr"
@@ -23,6 +26,8 @@ class DemoAsr(BundledDemoTask):
         MetricSpec("cer", {"normalizer": "whisper_english"}),
     )
     breakdowns: ClassVar[tuple[str, ...]] = ("tts",)
+    protocol_doc: ClassVar[str | None] = "docs/protocols.md#asr"
+    Options: ClassVar[type[BaseModel]] = AsrScoringOptions
     package: ClassVar[str] = __name__
     dataset_id: ClassVar[str] = "voxeval/demo-asr"
 
