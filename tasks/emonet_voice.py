@@ -14,6 +14,10 @@ emotions: left out and counted in the dataset warnings.
                          number asked of a generative model, parsed at scoring time
 Metrics: spearman, pearson, mae, rmse over (prediction, reference) rows, refusals and
 unparseable answers dropped; refusal_rate over all rows; all of them per emotion as well.
+Options.aggregate picks pooled rows (default) or the mean of per-emotion values for the
+first four; Options.agreement / min_raters pick which rated rows are scored at all (see
+emonet_voice_scoring). Both are recorded in dataset.preprocessing, the metric details and
+every sample's labels, so `voxeval score` rescoring keeps them.
 Published (paper, Table 5): Gemini 2.5 Pro Spearman .417, MAE 3.008; GPT-4o Audio Preview
 refusal rate 27.59 %, Spearman .337.
 
@@ -43,6 +47,11 @@ from voxeval.tasks.emonet_voice_data import (
     parse_label,
     reference_scores,
 )
+from voxeval.tasks.emonet_voice_scoring import (
+    register_emotion_metrics,
+    scored_reference,
+    select_rows,
+)
 from voxeval.types import Sample, TaskKind
 
 # Re-exported: the data helpers are part of this module's public names.
@@ -60,6 +69,7 @@ __all__ = [
     "parse_label",
     "parse_scores",
     "reference_scores",
+    "register_metrics",
     "register_tasks",
 ]
 
@@ -126,11 +136,13 @@ def parse_scores(prediction: dict[str, Any]) -> dict[str, float]:
 def _row(
     record: dict[str, Any], sample_id: str, emotion: str, value: Any, refused: bool, ref: Any
 ) -> dict:
-    """One scored (clip, emotion) row: prediction values.intensity/.refused, labels.intensity."""
+    """One scored (clip, emotion) row: prediction values.intensity/.refused, labels.intensity,
+    and labels.scored (reference, emotion and aggregate mode) for the emotion_* metrics."""
+    mode = (record.get("labels") or {}).get("aggregate")
     return {
         "sample_id": sample_id,
         "prediction": {"values": {"intensity": value, "refused": refused}},
-        "labels": {"intensity": ref},
+        "labels": {"intensity": ref, "scored": scored_reference(ref, emotion, mode)},
         "metadata": {**(record.get("metadata") or {}), "emotion": emotion},
     }
 
@@ -142,14 +154,19 @@ class EmoNetVoice(Task):
     version: ClassVar[str] = "1"
     kind: ClassVar[TaskKind] = "emotion_intensity"
     description: ClassVar[str] = "EmoNet-Voice Bench: 40 emotion intensities (0-10) per clip"
+    # emotion_* = the base metric pooled or averaged per emotion, as each row's labels say.
     metrics: ClassVar[tuple[MetricSpec, ...]] = (
-        MetricSpec("spearman", prediction="values.intensity", reference="labels.intensity"),
-        MetricSpec("pearson", prediction="values.intensity", reference="labels.intensity"),
-        MetricSpec("mae", prediction="values.intensity", reference="labels.intensity"),
-        MetricSpec("rmse", prediction="values.intensity", reference="labels.intensity"),
+        *(
+            MetricSpec(
+                f"emotion_{m}", prediction="values.intensity", reference="labels.scored", key=m
+            )
+            for m in ("spearman", "pearson", "mae", "rmse")
+        ),
+        # The paper's refusal rate is a share of all samples: pooled in both modes.
         MetricSpec("refusal_rate", prediction="values.refused", reference="labels.intensity"),
     )
     breakdowns: ClassVar[tuple[str, ...]] = ("emotion",)
+    protocol_doc: ClassVar[str | None] = "docs/protocols.md#emonet-voice"
     prompt: ClassVar[str | None] = (
         "Listen to the speaker. For every emotion in the list below, judge how strongly the "
         "voice conveys it, from 0 (absent) to 10 (extremely strong). Reply with a single JSON "
@@ -173,7 +190,7 @@ class EmoNetVoice(Task):
             yield Sample(
                 id=clip.id,
                 audio=clip.audio,
-                labels={"intensity": reference_scores(clip.ratings)},
+                labels={"intensity": reference_scores(clip.ratings), **self._mode},
                 metadata=clip.metadata,
             )
 
@@ -192,7 +209,13 @@ class EmoNetVoice(Task):
 
     @cached_property
     def _data(self) -> tuple[list[Clip], DatasetInfo]:
-        return load(self.data_dir, self.options)
+        """Clips with only the rows the agreement filter keeps; the protocol in preprocessing."""
+        return select_rows(*load(self.data_dir, self.options), self.options)
+
+    @property
+    def _mode(self) -> dict[str, str]:
+        """The aggregate mode, carried in every sample's labels for scoring and rescoring."""
+        return {"aggregate": self.options.aggregate}
 
 
 class EmoNetVoicePrompted(EmoNetVoice):
@@ -213,7 +236,7 @@ class EmoNetVoicePrompted(EmoNetVoice):
                     id=f"{clip.id}::{emotion}",
                     audio=clip.audio,
                     text=f"Emotion: {emotion}",
-                    labels={"intensity": ref, "emotion": emotion},
+                    labels={"intensity": ref, "emotion": emotion, **self._mode},
                     metadata={**clip.metadata, "clip": clip.id},
                 )
 
@@ -238,3 +261,9 @@ def register_tasks(register: Callable[..., None]) -> None:
     """Register emonet-voice and emonet-voice-prompted."""
     register(EmoNetVoice)
     register(EmoNetVoicePrompted)
+
+
+@hookimpl
+def register_metrics(register: Callable[..., None]) -> None:
+    """Register emotion_spearman, emotion_pearson, emotion_mae and emotion_rmse."""
+    register_emotion_metrics(register)

@@ -144,6 +144,19 @@ class EmoNetOptions(BaseModel):
     audio_cache: str | None = Field(
         None, description="where embedded audio is written; default ~/.cache/voxeval"
     )
+    # Scoring protocol (see emonet_voice_scoring); the defaults are voxeval's first protocol,
+    # which the paper's text neither confirms nor rules out (docs/protocols.md).
+    aggregate: Literal["pooled", "per_emotion"] = Field(
+        "pooled",
+        description="pooled: each metric over all (clip, emotion) rows; per_emotion: each "
+        "metric within each emotion, then the unweighted mean over emotions",
+    )
+    agreement: Literal["all", "present", "unanimous"] = Field(
+        "all",
+        description="rated rows to score: all; present: every rater rated the emotion 1 or 2; "
+        "unanimous: every rater gave the same intensity",
+    )
+    min_raters: int = Field(1, ge=1, description="score only rows with at least this many raters")
 
 
 def load(data_dir: Path | None, options: EmoNetOptions) -> tuple[list[Clip], DatasetInfo]:

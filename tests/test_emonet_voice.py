@@ -208,7 +208,11 @@ def test_prompted_samples_one_per_rated_emotion(data):
     by_id = {s.id: s for s in samples}
     sample = by_id["clip-b::Impatience and Irritability"]
     assert sample.text == "Emotion: Impatience and Irritability"
-    assert sample.labels == {"intensity": 7.5, "emotion": "Impatience and Irritability"}
+    assert sample.labels == {
+        "intensity": 7.5,
+        "emotion": "Impatience and Irritability",
+        "aggregate": "pooled",
+    }
 
 
 def test_missing_columns_name_the_file(tmp_path, clips):
@@ -339,7 +343,8 @@ def test_prompted_run_parses_numbers_and_counts_refusals(tmp_path, data, mock_mo
     kept = [i for i in ids if values[i] is not None]
     mae = np.mean([abs(values[i] - refs[i]) for i in kept])
     assert task.metrics["mae"].value == pytest.approx(mae)
-    assert task.metrics["mae"].details == {"n_valid": len(kept), "n_dropped": n_refused}
+    details = {"aggregate": "pooled", "n_valid": len(kept), "n_dropped": n_refused}
+    assert task.metrics["mae"].details == details
     assert task.metrics["spearman"].value == pytest.approx(
         scipy_stats.spearmanr([values[i] for i in kept], [refs[i] for i in kept])[0]
     )
