@@ -160,6 +160,7 @@ class AdvRegression(Task):
         MetricSpec("ccc_mean", {"dims": DIMS}, prediction="values", reference="labels.dims"),
     )
     breakdowns: ClassVar[tuple[str, ...]] = ("gender",)
+    protocol_doc: ClassVar[str | None] = "docs/protocols.md#other-tasks"
     Options: ClassVar[type[BaseModel]] = AdvOptions
     options: AdvOptions
 

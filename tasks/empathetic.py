@@ -196,6 +196,7 @@ class EmpatheticDialogues(Task):
         MetricSpec("refusal_rate", prediction="values.no_emotion", key="no_emotion_rate"),
     )
     breakdowns: ClassVar[tuple[str, ...]] = ("emotion",)
+    protocol_doc: ClassVar[str | None] = "docs/protocols.md#other-tasks"
     prompt: ClassVar[str | None] = PROMPT_TEXT
     judge_rubric: ClassVar[str | None] = "empathy"
     Options: ClassVar[type[BaseModel]] = EDOptions

@@ -36,6 +36,7 @@ class DemoDialogue(BundledDemoTask):
         MetricSpec("meteor", reference="references"),
     )
     breakdowns: ClassVar[tuple[str, ...]] = ("emotion", "tts")
+    protocol_doc: ClassVar[str | None] = "docs/protocols.md#sd-eval"
     prompt: ClassVar[str | None] = PROMPT
     judge_rubric: ClassVar[str | None] = "sd-eval-emotion"
     judge_protocols: ClassVar[dict[str, str]] = {"official": "sd-eval-official-emotion"}
