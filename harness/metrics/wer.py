@@ -14,6 +14,7 @@ voxeval calls that same library.
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -31,6 +32,7 @@ SUB, DEL, INS, HITS = range(4)
 
 class _ErrorRate(Metric):
     higher_is_better: ClassVar[bool] = False
+    chunkable: ClassVar[bool] = True  # each sample's edits are its own
     value_range: ClassVar[tuple[float, float]] = (0.0, math.inf)  # insertions can pass 1
     unit: ClassVar[str]
 
@@ -47,9 +49,8 @@ class _ErrorRate(Metric):
     ) -> np.ndarray:
         """Per-sample substitutions, deletions, insertions and hits after normalising."""
         merge = self._compound_mode(compounds) == "merge"
-        normalize = get_normalizer(normalizer).normalize
-        refs = [normalize(r or "") for r in references]
-        hyps = [normalize(h or "") for h in predictions]
+        refs = normalize_all(normalizer, references)
+        hyps = normalize_all(normalizer, predictions)
         if merge:
             return compound_stats(refs, hyps)
         output = self._process(refs, hyps)
@@ -136,6 +137,26 @@ class CharacterErrorRate(_ErrorRate):
         import jiwer
 
         return jiwer.process_characters(refs, hyps)
+
+
+# WER and CER of one task read the same texts: each list is normalised once and the result
+# kept for the next metric (a few entries, so memory stays bounded by a chunk of texts).
+_NORMALIZED: OrderedDict[tuple[str, tuple[str, ...]], list[str]] = OrderedDict()
+_KEPT = 4
+
+
+def normalize_all(normalizer: str, texts: Sequence[Any]) -> list[str]:
+    """Each text normalised by `normalizer`; the same list asked again is not redone."""
+    key = (normalizer, tuple(t or "" for t in texts))
+    if key in _NORMALIZED:
+        _NORMALIZED.move_to_end(key)
+        return _NORMALIZED[key]
+    normalize = get_normalizer(normalizer).normalize
+    out = [normalize(t) for t in key[1]]
+    _NORMALIZED[key] = out
+    while len(_NORMALIZED) > _KEPT:
+        _NORMALIZED.popitem(last=False)
+    return out
 
 
 def compound_stats(refs: list[str], hyps: list[str]) -> np.ndarray:
