@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from voxeval.results.files import lines, open_in
-from voxeval.results.records import RecordScan, read_jsonl
+from voxeval.results.records import RecordIndex, RecordScan, index_jsonl, read_jsonl
 from voxeval.secrets import known_secrets, scrub
 
 # Errors of these kinds are tried again on resume (the adapter may succeed next time);
@@ -37,6 +37,10 @@ class SamplesFile:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self._fh: TextIO | None = None
+
+    def index(self) -> RecordIndex:
+        """Offsets of the latest valid record per sample id (read-only, records not kept)."""
+        return index_jsonl(self.path.parent, self.path.name)
 
     def read(self) -> dict[str, dict[str, Any]]:
         """Latest valid record per sample id (read-only: bad lines are skipped, not cut)."""

@@ -116,9 +116,9 @@ def _rescored(
                 f"Task {name!r} is now version {task.version} but the run used "
                 f"{old.task_version}; re-run the model instead of re-scoring."
             )
-        records = folder.samples(name).latest
+        index = folder.sample_index(name)
         new, rows = score_records(
-            task, old.dataset, records, list(records), old.samples_file, judge
+            task, old.dataset, index, list(index.offsets), old.samples_file, judge
         )
         new.timing.wall_s, new.timing.load_s = old.timing.wall_s, old.timing.load_s
         if judge is None:

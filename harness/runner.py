@@ -225,7 +225,7 @@ def _infer_and_score(
             _record_model(run, adapter)
         previous = run.tasks.get(p.task.name)
         ids = [s.id for s in p.samples]
-        result, judge_rows = score_records(p.task, p.dataset, checkpoint.read(), ids, name, judge)
+        result, judge_rows = score_records(p.task, p.dataset, checkpoint.index(), ids, name, judge)
         if judge_rows is not None:
             write_judge_rows(run_dir, p.task.name, judge_rows)
         result.timing.wall_s = (

@@ -2,44 +2,42 @@
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import defaultdict
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from voxeval.metrics import MetricResult, get_metric, summarize
+from voxeval.metrics import MetricResult, summarize
 from voxeval.results import DatasetIdentity, MetricValue, TaskResult
+from voxeval.results.records import RecordIndex
+from voxeval.streaming import SpecColumn, TaskScorer, chunks, field_value
 from voxeval.task import MetricSpec, Task
+
+__all__ = ["field_value", "score_metrics", "score_records", "score_task", "to_value"]
 
 if TYPE_CHECKING:
     from voxeval.judge import JudgeConfig
-
-
-def field_value(record: dict[str, Any], path: str) -> Any:
-    """Read a MetricSpec field path ("text", "reference", "labels.emotion"…) from a record."""
-    if path == "reference":
-        refs = record.get("references") or []
-        return refs[0] if refs else ""
-    if path == "references":
-        return tuple(record.get("references") or ())
-    head, _, rest = path.partition(".")
-    source = record.get("prediction", {}) if head in {"text", "label", "values", "scores"} else {}
-    if head == "labels":
-        return (record.get("labels") or {}).get(rest)
-    value = source.get(head)
-    return value.get(rest) if rest and isinstance(value, dict) else value
 
 
 def score_metrics(
     specs: tuple[MetricSpec, ...], records: list[dict[str, Any]], groups: dict[str, list[int]]
 ) -> tuple[dict[str, MetricValue], dict[str, dict[str, MetricValue]]]:
     """Each metric overall and per group of record indices; per-sample work is done once."""
+    columns = [SpecColumn(spec) for spec in specs]
+    for column in columns:
+        column.add(records)
+    return summarize_columns(columns, groups)
+
+
+def summarize_columns(
+    columns: list[SpecColumn], groups: dict[str, list[int]]
+) -> tuple[dict[str, MetricValue], dict[str, dict[str, MetricValue]]]:
+    """Values and intervals from each column's statistics, overall and per group."""
     overall: dict[str, MetricValue] = {}
     by_group: dict[str, dict[str, MetricValue]] = {g: {} for g in groups}
-    for spec in specs:
-        metric = get_metric(spec.metric)
+    for column in columns:
+        spec, metric = column.spec, column.metric
         params = metric.resolved_params(**spec.params)
-        preds = [field_value(r, spec.prediction) for r in records]
-        refs = [field_value(r, spec.reference) for r in records]
-        stats = metric.sample_stats(preds, refs, **spec.params) if records else None
+        stats = column.stats()
         overall[spec.result_name] = to_value(summarize(metric, stats, params))
         for group, rows in groups.items():
             subset = None if stats is None else stats[rows]
@@ -62,22 +60,29 @@ def to_value(result: MetricResult) -> MetricValue:
 
 
 def score_task(
-    task: Task | type[Task], records: list[dict[str, Any]], judge: JudgeConfig | None = None
+    task: Task | type[Task], records: Iterable[dict[str, Any]], judge: JudgeConfig | None = None
 ) -> dict[str, Any]:
     """Metrics overall and per breakdown group, plus error counts, for one task.
 
-    With a judge and a task rubric, adds the `judge` metric; its per-sample ratings and
-    replies come back under "judge_rows" for the caller to save.
+    Records are read once, in order, a chunk at a time (`voxeval.streaming`). With a judge
+    and a task rubric, adds the `judge` metric; its per-sample ratings and replies come back
+    under "judge_rows" for the caller to save.
     """
-    ok = [r for r in records if not r.get("error")]
-    failed = [r for r in records if r.get("error")]
-    rows = task.scoring_rows(ok)
-    specs = task.metric_specs() if isinstance(task, Task) else task.metrics
-    metrics, by_group = score_metrics(specs, rows, _groups(task.breakdowns, rows))
+    return _scored(_fed(TaskScorer(task, judge), records), judge)
+
+
+def _fed(scorer: TaskScorer, records: Iterable[dict[str, Any]]) -> TaskScorer:
+    for chunk in chunks(records):
+        scorer.add(chunk)
+    return scorer
+
+
+def _scored(scorer: TaskScorer, judge: JudgeConfig | None) -> dict[str, Any]:
+    metrics, by_group = summarize_columns(scorer.columns, scorer.row_groups.as_lists())
     judge_rows = None
-    if judge is not None and task.judge_rubric:
-        groups = _groups(task.breakdowns, ok)
-        judge_rows = _score_with_judge(task, ok, judge, groups, metrics, by_group)
+    if scorer.judging and judge is not None:
+        groups = scorer.judge_groups.as_lists()
+        judge_rows = _score_with_judge(scorer.task, scorer.judged, judge, groups, metrics, by_group)
     breakdowns: dict[str, dict[str, dict[str, MetricValue]]] = defaultdict(dict)
     for key in sorted(by_group):
         field, value = key.split("\0")
@@ -85,22 +90,12 @@ def score_task(
     return {
         "metrics": metrics,
         "breakdowns": dict(breakdowns),
-        "n_samples": len(records),
-        "n_scored": len(ok),
-        "n_errors": len(failed),
-        "errors_by_kind": dict(Counter(r["error"]["kind"] for r in failed)),
+        "n_samples": scorer.n_samples,
+        "n_scored": scorer.n_ok,
+        "n_errors": sum(scorer.errors.values()),
+        "errors_by_kind": dict(scorer.errors),
         "judge_rows": judge_rows,
     }
-
-
-def _groups(fields: tuple[str, ...], rows: list[dict[str, Any]]) -> dict[str, list[int]]:
-    """Row indices per "field\\0value" breakdown group (missing values group as "unknown")."""
-    groups: dict[str, list[int]] = {}
-    for field in fields:
-        for index, row in enumerate(rows):
-            value = str((row.get("metadata") or {}).get(field, "unknown"))
-            groups.setdefault(f"{field}\0{value}", []).append(index)
-    return groups
 
 
 def _score_with_judge(
@@ -147,18 +142,24 @@ def _score_with_judge(
 def score_records(
     task: Task | type[Task],
     dataset: DatasetIdentity,
-    records: dict[str, dict[str, Any]],
+    records: dict[str, dict[str, Any]] | RecordIndex,
     ids: list[str],
     samples_file: str,
     judge: JudgeConfig | None = None,
 ) -> tuple[TaskResult, list[dict[str, Any]] | None]:
     """Score the records of `ids` into a TaskResult (timing and usage from the records).
 
-    Pure: nothing is written. With a judge, its per-sample rows come back for the caller,
-    who holds the run's lock, to save as judge-<task>.jsonl.
+    `records` is a dict of records, or a RecordIndex whose records are read back one chunk
+    at a time, so memory does not grow with the number of samples. Pure: nothing is
+    written. With a judge, its per-sample rows come back for the caller, who holds the
+    run's lock, to save as judge-<task>.jsonl.
     """
-    ordered = [records[i] for i in ids if i in records]
-    scored = score_task(task, ordered, judge)
+    if isinstance(records, RecordIndex):
+        ordered: Iterable[dict[str, Any]] = records.records(ids)
+    else:
+        ordered = (records[i] for i in ids if i in records)
+    scorer = _fed(TaskScorer(task, judge), ordered)
+    scored = _scored(scorer, judge)
     judge_rows = scored.pop("judge_rows")
     result = TaskResult(
         task=task.name,
@@ -168,18 +169,9 @@ def score_records(
         samples_file=samples_file,
         **scored,
     )
-    ok = [r for r in ordered if not r.get("error")]
-    result.timing.model_s = sum(r.get("model_s") or 0.0 for r in ok)
-    result.timing.audio_s = sum(r.get("audio_s") or 0.0 for r in ok)
+    result.timing.model_s, result.timing.audio_s = scorer.model_s, scorer.audio_s
     if result.timing.model_s > 0:
         result.timing.rtfx = result.timing.audio_s / result.timing.model_s
-    _sum_usage(result, ok)
+    result.usage.input_tokens, result.usage.output_tokens = scorer.tokens
+    result.usage.cost_usd = sum(scorer.costs) if scorer.costs else None
     return result, judge_rows
-
-
-def _sum_usage(result: TaskResult, records: list[dict[str, Any]]) -> None:
-    usages = [r["usage"] for r in records if r.get("usage")]
-    result.usage.input_tokens = sum(u.get("input_tokens") or 0 for u in usages)
-    result.usage.output_tokens = sum(u.get("output_tokens") or 0 for u in usages)
-    costs = [u["cost_usd"] for u in usages if u.get("cost_usd") is not None]
-    result.usage.cost_usd = sum(costs) if costs else None

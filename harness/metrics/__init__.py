@@ -46,6 +46,11 @@ class Metric:
         """Per-sample sufficient statistics, shape (n, k)."""
         raise NotImplementedError
 
+    # True when a sample's statistics depend on that sample alone (edit or n-gram counts,
+    # moments), not on the others (ranks, an inferred label set): then the scorer computes
+    # them a chunk of records at a time and keeps no records (voxeval.streaming).
+    chunkable: ClassVar[bool] = False
+
     # True when the value depends only on column sums of the statistics (WER, accuracy,
     # CCC…): then subclasses implement `aggregate_sums` and the bootstrap is a matmul.
     sum_decomposable: ClassVar[bool] = False

@@ -95,18 +95,26 @@ def read_bytes(folder: Path, name: str, limit: int = MAX_JSON_BYTES, what: str =
 
 def lines(fh: IO[bytes]) -> Iterator[tuple[int, bytes]]:
     """(line number, raw bytes) of each line; an over-long line comes back cut, to be refused."""
-    number = 0
+    for number, _, raw in offset_lines(fh):
+        yield number, raw
+
+
+def offset_lines(fh: IO[bytes]) -> Iterator[tuple[int, int, bytes]]:
+    """(line number, byte offset, raw bytes) of each line, over-long lines cut as in `lines`."""
+    number, offset = 0, fh.tell()
     while True:
         raw = fh.readline(MAX_LINE_BYTES + 1)
         if not raw:
             return
-        number += 1
+        number, start = number + 1, offset
+        offset += len(raw)
         if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
             while raw and not raw.endswith(b"\n"):  # skip the rest of the long line
                 raw = fh.readline(MAX_LINE_BYTES)
-            yield number, b"\0too long"
+                offset += len(raw)
+            yield number, start, b"\0too long"
             continue
-        yield number, raw
+        yield number, start, raw
 
 
 def strict_json(raw: bytes | str) -> Any:

@@ -23,7 +23,14 @@ from voxeval.results.files import (
     read_bytes,
     strict_json,
 )
-from voxeval.results.records import JUDGE_ROW, RecordScan, read_jsonl
+from voxeval.results.records import (
+    JUDGE_ROW,
+    BadLine,
+    RecordIndex,
+    RecordScan,
+    index_jsonl,
+    read_jsonl,
+)
 from voxeval.results.schema import RUN_FILE, MetricValue, RunResult
 
 CARD_FILE = "card.json"
@@ -54,13 +61,23 @@ class RunFolder:
     def samples(self, task: str, strict: bool = True) -> RecordScan:
         """Every valid record of a task; with `strict`, any bad line is an error."""
         scan = read_jsonl(self.path, self.samples_name(task))
-        if strict and scan.bad:
-            raise CorruptRecordsError(
-                f"{scan.problem(self.path / self.samples_name(task))}. Nothing was changed. "
-                "Run the same `voxeval run` command again: it moves bad lines to a .corrupt "
-                "file beside it and redoes only those samples."
-            )
+        if strict:
+            self._refuse_bad(task, scan.bad)
         return scan
+
+    def sample_index(self, task: str) -> RecordIndex:
+        """Offsets of a task's valid records, for reading them one at a time; bad lines refuse."""
+        index = index_jsonl(self.path, self.samples_name(task))
+        self._refuse_bad(task, index.bad)
+        return index
+
+    def _refuse_bad(self, task: str, bad: list[BadLine]) -> None:
+        if bad:
+            raise CorruptRecordsError(
+                f"{RecordScan(bad=bad).problem(self.path / self.samples_name(task))}. Nothing "
+                "was changed. Run the same `voxeval run` command again: it moves bad lines to "
+                "a .corrupt file beside it and redoes only those samples."
+            )
 
     def judge_rows(self, task: str) -> RecordScan:
         """The judge file of a task, if any (bad lines are listed in the scan, not raised)."""

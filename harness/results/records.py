@@ -7,7 +7,7 @@ holding the run's lock, repairs it (`voxeval.checkpoint`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
@@ -15,7 +15,14 @@ from typing import Annotated, Any
 from pydantic import ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
 from typing_extensions import Required, TypedDict
 
-from voxeval.results.files import UnboundedNumberError, lines, open_in, strict_json
+from voxeval.results.files import (
+    MAX_LINE_BYTES,
+    UnboundedNumberError,
+    lines,
+    offset_lines,
+    open_in,
+    strict_json,
+)
 from voxeval.results.schema import Count, Seconds
 
 _STRICT = ConfigDict(extra="forbid", allow_inf_nan=False)
@@ -165,6 +172,53 @@ def scan_lines(numbered: Iterable[tuple[int, bytes]], schema: TypeAdapter) -> Re
         scan.latest[record["sample_id"]] = record
         scan.valid_lines += 1
     return scan
+
+
+@dataclass
+class RecordIndex:
+    """Where each id's latest valid record starts in a JSON-lines file, and every bad line.
+
+    Memory is one offset per id, not the records: `records` reads them back one at a time,
+    so a 100k-sample file is scored without holding it.
+    """
+
+    folder: Path
+    name: str
+    schema: TypeAdapter = SAMPLE_RECORD
+    offsets: dict[str, int] = field(default_factory=dict)
+    bad: list[BadLine] = field(default_factory=list)
+    valid_lines: int = 0
+
+    def records(self, ids: Iterable[str]) -> Iterator[dict[str, Any]]:
+        """The latest record of each id in `ids` that has one, in that order."""
+        with open_in(self.folder, self.name, "samples file") as fh:
+            for sample_id in ids:
+                offset = self.offsets.get(sample_id)
+                if offset is None:
+                    continue
+                fh.seek(offset)
+                record, reason = parse_line(fh.readline(MAX_LINE_BYTES + 1), self.schema)
+                if reason is not None:  # the file changed under us: refuse, never guess
+                    raise ValueError(f"{self.folder / self.name}: record of {sample_id!r} {reason}")
+                yield record
+
+
+def index_jsonl(folder: Path, name: str, schema: TypeAdapter = SAMPLE_RECORD) -> RecordIndex:
+    """Index folder/name read-only: one pass, every line validated, nothing kept but offsets."""
+    index = RecordIndex(Path(folder), name, schema)
+    try:
+        fh = open_in(folder, name, "samples file")
+    except FileNotFoundError:
+        return index
+    with fh:
+        for number, offset, raw in offset_lines(fh):
+            record, reason = parse_line(raw, schema)
+            if reason is not None:
+                index.bad.append(BadLine(number, reason, raw))
+                continue
+            index.offsets[record["sample_id"]] = offset
+            index.valid_lines += 1
+    return index
 
 
 def read_jsonl(folder: Path, name: str, schema: TypeAdapter = SAMPLE_RECORD) -> RecordScan:
