@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import email.utils
 import random
 import time
 from dataclasses import dataclass
@@ -14,6 +12,8 @@ RETRY_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 
 
 async def _sleep(seconds: float) -> None:
+    import asyncio
+
     """The back-off wait (a seam for tests that record waits instead of sleeping)."""
     await asyncio.sleep(seconds)
 
@@ -48,6 +48,8 @@ def retry_after_s(value: str | None, cap: float) -> float | None:
     try:
         seconds = float(value)
     except ValueError:
+        import email.utils  # only servers that send an HTTP date pay for it
+
         parsed = email.utils.parsedate_to_datetime(value) if value else None
         if parsed is None:
             return None
@@ -59,6 +61,8 @@ async def post_with_retries(
     session: Any, request: dict[str, Any], item: Any, policy: RetryPolicy
 ) -> Outcome:
     """POST `request` ({url, json} or {url, data: item → form}) until success or give-up."""
+    import asyncio
+
     import aiohttp
 
     start = time.perf_counter()

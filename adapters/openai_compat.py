@@ -8,7 +8,6 @@ give at 64 concurrent requests (see benches/concurrency.py). Audio reaches chat 
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import io
 import os
@@ -145,6 +144,8 @@ class OpenAICompatAdapter(Adapter):
         """Send every input concurrently (bounded); emit each answer as it arrives."""
         if self._key is None:
             self.load()
+        import asyncio  # here, not at import: `voxeval run` of a local model never needs it
+
         asyncio.run(self._predict_all(batch, emit))
 
     async def _predict_all(self, batch: list[ModelInput], emit: Emit) -> None:
@@ -166,7 +167,7 @@ class OpenAICompatAdapter(Adapter):
             connector=connector, timeout=timeout, headers=headers
         ) as session:
             workers = min(self.args.concurrency, len(batch))
-            await asyncio.gather(*(worker(session) for _ in range(workers)))
+            await _gather(worker(session) for _ in range(workers))
 
     async def _one(self, session: Any, item: ModelInput) -> Response:
         url = self.args.base_url.rstrip("/")
@@ -244,6 +245,12 @@ class OpenAICompatAdapter(Adapter):
             base[0] if self.args.price_input is None else self.args.price_input,
             base[1] if self.args.price_output is None else self.args.price_output,
         )
+
+
+async def _gather(workers: Any) -> None:
+    import asyncio
+
+    await asyncio.gather(*workers)
 
 
 def _served(body: dict[str, Any]) -> str | None:
