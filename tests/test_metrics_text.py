@@ -14,7 +14,12 @@ from typing import Any
 import numpy as np
 import pytest
 from nltk.tokenize import TreebankWordTokenizer
-from nltk.translate.bleu_score import SmoothingFunction, corpus_bleu
+from nltk.translate.bleu_score import (
+    SmoothingFunction,
+    closest_ref_length,
+    corpus_bleu,
+    modified_precision,
+)
 from nltk.translate.meteor_score import meteor_score
 from rouge_score.rouge_scorer import RougeScorer
 
@@ -381,3 +386,131 @@ def test_missing_wordnet_error_is_clear(tmp_path: Path) -> None:
     assert "python scripts/setup_nltk_data.py" in message
     assert "wordnet-base" in message and "wordnet-sense-index" in message
     assert "VOXEVAL_NLTK_DATA" in message
+
+
+# Dialogue-like replies with contractions, punctuation, stems (running/runs), a WordNet synonym
+# (car/auto), an empty prediction, and one to three references each.
+DIALOGUE = (
+    [
+        "Congratulations! You must be thrilled; when do you start?",
+        "I'm so sorry to hear that. Don't give up - the vet will find it.",
+        "That sounds frustrating... Could you park the car somewhere else?",
+        "Running late again? It happens; take a deep breath.",
+        "",
+        "Wow, a big surprise party? That's lovely!",
+    ],
+    [
+        (
+            "That's fantastic news, well done! When do you start?",
+            "Congratulations, you must be so happy.",
+        ),
+        (
+            "I'm sorry, that sounds really stressful.",
+            "Poor thing. I hope the vet finds the cause soon!",
+            "Don't lose hope.",
+        ),
+        "How annoying. Maybe leave the auto in another park?",
+        ("Late again? Don't worry, these things happen.", "Take a breath; you're running fine."),
+        ("Okay.",),
+        ("What a large, lovely surprise!", "A surprise party, how wonderful."),
+    ],
+)
+# What the metrics gave on these inputs before they were memoised and WordNet got its own loader
+# (issue 16), printed with repr: speed work must not move a value by a single bit.
+PINNED = {
+    "dialogue": {
+        "bleu": 0.14104083022932165,
+        "rouge_l": 0.30382683995384224,
+        "meteor": 0.34276432910405136,
+        "distinct_1": 0.8,
+        "distinct_2": 1.0,
+    },
+    "random": {
+        "bleu": 0.520031245063622,
+        "rouge_l": 0.6882932950161795,
+        "meteor": 0.6420904047415791,
+        "distinct_1": 0.10052910052910052,
+        "distinct_2": 0.6666666666666666,
+    },
+}
+
+
+@pytest.mark.parametrize("memos", ["cold", "warm"])
+def test_values_equal_the_pinned_ones_exactly(wordnet: None, memos: str) -> None:
+    sets = {"dialogue": DIALOGUE, "random": random_data(4, n=40)}
+    text_metrics.clear_caches()
+    if memos == "warm":  # every memo already filled by an earlier scoring pass
+        for preds, refs in sets.values():
+            for name in NAMES:
+                compute(name, preds, refs, n_resamples=0)
+    for key, (preds, refs) in sets.items():
+        got = {name: compute(name, preds, refs, n_resamples=0).value for name in NAMES}
+        assert got == PINNED[key], key
+
+
+def test_per_sample_statistics_are_the_library_calls_exactly(wordnet: None) -> None:
+    preds, refs = random_data(8, n=25)
+    preds[3], refs[5] = "Don't park the car, it's running!", ("the auto runs", "")
+    pairs = [
+        ([tok(r) for r in ref_list(item)], tok(p)) for p, item in zip(preds, refs, strict=True)
+    ]
+    # METEOR: nltk's own WordNet reader and default stemmer on the reference side.
+    meteor = get_metric("meteor").sample_stats(preds, refs)[:, 0]
+    assert meteor.tolist() == [meteor_score(rs, hyp) for rs, hyp in pairs]
+    scorer = RougeScorer(["rougeL"], use_stemmer=True)
+    rouge = get_metric("rouge_l").sample_stats(preds, refs)[:, 0]
+    expected = [
+        max(scorer.score(r, p)["rougeL"].fmeasure for r in ref_list(item))
+        for p, item in zip(preds, refs, strict=True)
+    ]
+    assert rouge.tolist() == expected
+    bleu = get_metric("bleu").sample_stats(preds, refs)
+    for row, (rs, hyp) in enumerate(pairs):
+        counts = [modified_precision(rs, hyp, n) for n in range(1, 5)]
+        assert bleu[row, :4].tolist() == [c.numerator for c in counts]
+        assert bleu[row, 4:8].tolist() == [c.denominator for c in counts]
+        assert bleu[row, 8:].tolist() == [len(hyp), closest_ref_length(rs, len(hyp))]
+
+
+def test_tokenize_returns_a_fresh_list() -> None:
+    first = text_metrics.tokenize("Don't stop!")
+    first.append("poisoned")
+    assert text_metrics.tokenize("Don't stop!") == ["do", "n't", "stop", "!"]
+
+
+def test_wordnet_is_read_once_and_only_for_meteor(wordnet: None) -> None:
+    code = textwrap.dedent(
+        """
+        import sys
+        from voxeval.cli import main
+        for argv in (["--help"], ["list", "tasks"]):
+            try:
+                main(argv)
+            except SystemExit:
+                pass
+        import voxeval.metrics.text
+        print("imported:", sorted({"nltk", "rouge_score"} & set(sys.modules)))
+        from nltk.corpus.reader import wordnet as reader_module
+        built = []
+        original = reader_module.WordNetCorpusReader.__init__
+        def counting(self, *args, **kwargs):
+            built.append(1)
+            original(self, *args, **kwargs)
+        reader_module.WordNetCorpusReader.__init__ = counting
+        from voxeval.metrics import compute
+        for name in ("bleu", "rouge_l", "distinct_1", "distinct_2"):
+            compute(name, ["a car"], ["an auto"])
+        print("without meteor:", len(built))
+        for _ in range(2):
+            compute("meteor", ["a car park"], ["an auto park"])
+        import nltk.corpus
+        print("with meteor:", len(built), type(nltk.corpus.wordnet).__name__)
+        """
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.strip().splitlines()
+    assert "imported: []" in lines  # --help, list tasks and the module import leave nltk alone
+    assert "without meteor: 0" in lines
+    # One reader for the process; nltk's slower default one (nltk.corpus.wordnet) never loads.
+    assert "with meteor: 1 LazyCorpusLoader" in lines

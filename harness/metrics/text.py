@@ -7,45 +7,32 @@ lowercase, then nltk's TreebankWordTokenizer (needs no nltk data; punkt is not u
 rouge-score's own tokeniser so that it equals rouge-score. Empty and punctuation-only texts follow
 the reference implementations: they have no (or only punctuation) tokens, and score 0 where nltk
 or rouge-score says 0 (details per metric below).
+
+The library calls and their per-process memos (tokens, stems, synsets; WordNet, read only when
+METEOR is asked for) live in `text_tools`; every value equals the plain library calls exactly.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
-from functools import cache
 from importlib.metadata import PackageNotFoundError, version
-from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 
-import voxeval
 from voxeval.errors import VoxevalError
 from voxeval.hookspecs import hookimpl
 from voxeval.metrics import Metric
+from voxeval.metrics.text_tools import TOKENIZER, cached_tokens, meteor_tools, rouge_scorer
+from voxeval.metrics.text_tools import clear_caches as clear_caches  # re-exported
+from voxeval.metrics.text_tools import load_wordnet as load_wordnet
+from voxeval.metrics.text_tools import nltk_data_dirs as nltk_data_dirs
+from voxeval.metrics.text_tools import tokenize as tokenize
 
-TOKENIZER = "nltk.tokenize.TreebankWordTokenizer"
-NLTK_DATA_ENV = "VOXEVAL_NLTK_DATA"
-REPO_ROOT = Path(voxeval.__file__).resolve().parents[1]
-DEFAULT_NLTK_DATA = REPO_ROOT / ".cache" / "nltk_data"
-WORDNET_PACKAGES = "wordnet-base and wordnet-sense-index"
 BLEU_ORDER = 4
 BLEU_EPSILON = 0.1  # nltk SmoothingFunction().method1's default epsilon
 # Columns of the distinct-n statistics; n-gram ids start at _IDS.
 TOTAL, SHARE, CALL_N, _IDS = 0, 1, 2, 3
-
-
-@cache
-def _treebank() -> Any:
-    from nltk.tokenize import TreebankWordTokenizer
-
-    return TreebankWordTokenizer()
-
-
-def tokenize(text: str | None) -> list[str]:
-    """Lowercase, then split with nltk's TreebankWordTokenizer (the BLEU/METEOR/distinct tokens)."""
-    return _treebank().tokenize((text or "").lower())
 
 
 def reference_list(item: Any, index: int = 0) -> list[str]:
@@ -65,37 +52,6 @@ def _version(dist: str) -> str:
         return f"{dist} (not installed)"
 
 
-def nltk_data_dirs() -> list[Path]:
-    """nltk data folders: $VOXEVAL_NLTK_DATA (else <repo>/.cache/nltk_data), then $NLTK_DATA."""
-    configured = os.environ.get(NLTK_DATA_ENV)
-    dirs = [Path(p) for p in configured.split(os.pathsep) if p] if configured else []
-    dirs = dirs or [DEFAULT_NLTK_DATA]
-    return dirs + [Path(p) for p in os.environ.get("NLTK_DATA", "").split(os.pathsep) if p]
-
-
-def load_wordnet() -> Any:
-    """nltk's WordNet reader, with our data folders on nltk.data.path; a clear error if absent."""
-    import nltk
-
-    for folder in nltk_data_dirs():
-        if str(folder) not in nltk.data.path:
-            nltk.data.path.append(str(folder))
-    from nltk.corpus import wordnet
-
-    try:
-        wordnet.ensure_loaded()
-    except (LookupError, OSError) as exc:
-        searched = ", ".join(nltk.data.path)
-        raise VoxevalError(
-            f"METEOR needs nltk's WordNet corpus (corpora/wordnet), which could not be loaded "
-            f"({type(exc).__name__}) from: {searched}. Run `python scripts/setup_nltk_data.py`: it "
-            f"copies WordNet 3.0 from the Debian packages {WORDNET_PACKAGES} (`apt-get install "
-            f"wordnet-base wordnet-sense-index`) into {DEFAULT_NLTK_DATA}; or point "
-            f"${NLTK_DATA_ENV} at an nltk data folder that has corpora/wordnet."
-        ) from None
-    return wordnet
-
-
 class _TextMetric(Metric):
     """Shared parts: no free parameters, higher is better."""
 
@@ -113,6 +69,7 @@ class _MeanOfSamples(_TextMetric):
     """A per-sample score (column 0) averaged over samples: sum-decomposable."""
 
     sum_decomposable: ClassVar[bool] = True
+    chunkable: ClassVar[bool] = True  # one sample's score needs only that sample
 
     def aggregate_sums(self, sums: np.ndarray, n: int) -> np.ndarray:
         """Mean of the per-sample scores."""
@@ -129,6 +86,7 @@ class CorpusBleu(_TextMetric):
     statistics, so the bootstrap is a matrix product. No unigram match in the corpus gives 0.
     """
 
+    chunkable: ClassVar[bool] = True  # per-sample n-gram counts and lengths
     name: ClassVar[str] = "bleu"
     description: ClassVar[str] = "corpus BLEU-4, nltk corpus_bleu, smoothing method1, Treebank"
     sum_decomposable: ClassVar[bool] = True
@@ -140,17 +98,18 @@ class CorpusBleu(_TextMetric):
         from nltk.translate.bleu_score import closest_ref_length, modified_precision
 
         self._reject(params)
-        stats = np.zeros((len(predictions), 2 * BLEU_ORDER + 2))
+        orders = range(1, BLEU_ORDER + 1)
+        rows = []
         for row, (pred, refs) in enumerate(zip(predictions, references, strict=True)):
-            hyp = tokenize(pred)
-            ref_tokens = [tokenize(r) for r in reference_list(refs, row)]
-            for order in range(1, BLEU_ORDER + 1):
-                precision = modified_precision(ref_tokens, hyp, order)
-                stats[row, order - 1] = precision.numerator
-                stats[row, BLEU_ORDER + order - 1] = precision.denominator
-            stats[row, -2] = len(hyp)
-            stats[row, -1] = closest_ref_length(ref_tokens, len(hyp))
-        return stats
+            hyp = cached_tokens(pred)
+            ref_tokens = [cached_tokens(r) for r in reference_list(refs, row)]
+            counts = [modified_precision(ref_tokens, hyp, order) for order in orders]
+            rows.append(
+                [c.numerator for c in counts]
+                + [c.denominator for c in counts]
+                + [len(hyp), closest_ref_length(ref_tokens, len(hyp))]
+            )
+        return np.array(rows, dtype=float).reshape(len(rows), 2 * BLEU_ORDER + 2)
 
     def aggregate_sums(self, sums: np.ndarray, n: int) -> np.ndarray:
         """nltk's corpus formula on summed counts: BP · exp(mean log p_n), method1 smoothing."""
@@ -207,15 +166,13 @@ class RougeL(_MeanOfSamples):
         self, predictions: Sequence[Any], references: Sequence[Any], **params: Any
     ) -> np.ndarray:
         """Column 0: the best ROUGE-L F-measure over the sample's references."""
-        from rouge_score.rouge_scorer import RougeScorer
-
         self._reject(params)
-        scorer = RougeScorer(["rougeL"], use_stemmer=True)
-        stats = np.zeros((len(predictions), 1))
-        for row, (pred, refs) in enumerate(zip(predictions, references, strict=True)):
-            scores = [scorer.score(r, pred or "")["rougeL"].fmeasure for r in reference_list(refs)]
-            stats[row, 0] = max(scores)
-        return stats
+        scorer = rouge_scorer()
+        best = [
+            max(scorer.score(r, pred or "")["rougeL"].fmeasure for r in reference_list(refs, row))
+            for row, (pred, refs) in enumerate(zip(predictions, references, strict=True))
+        ]
+        return np.array(best, dtype=float).reshape(-1, 1)
 
     def resolved_params(self, **params: Any) -> dict[str, Any]:
         """Variant, stemming, multi-reference rule and averaging, with the rouge-score version."""
@@ -246,15 +203,18 @@ class Meteor(_MeanOfSamples):
         self, predictions: Sequence[Any], references: Sequence[Any], **params: Any
     ) -> np.ndarray:
         """Column 0: nltk's METEOR for the sample."""
-        from nltk.translate.meteor_score import meteor_score
-
         self._reject(params)
-        wordnet = load_wordnet()
-        stats = np.zeros((len(predictions), 1))
-        for row, (pred, refs) in enumerate(zip(predictions, references, strict=True)):
-            ref_tokens = [tokenize(r) for r in reference_list(refs, row)]
-            stats[row, 0] = meteor_score(ref_tokens, tokenize(pred), wordnet=wordnet)
-        return stats
+        meteor_score, stemmer, wordnet = meteor_tools()
+        scores = [
+            meteor_score(
+                [cached_tokens(r) for r in reference_list(refs, row)],
+                cached_tokens(pred),
+                stemmer=stemmer,
+                wordnet=wordnet,
+            )
+            for row, (pred, refs) in enumerate(zip(predictions, references, strict=True))
+        ]
+        return np.array(scores, dtype=float).reshape(-1, 1)
 
     def resolved_params(self, **params: Any) -> dict[str, Any]:
         """Tokenisation, METEOR parameters, WordNet and averaging, with the nltk version."""
@@ -305,8 +265,8 @@ class _DistinctN(_TextMetric):
         rows: list[list[int]] = []
         totals = []
         for pred in predictions:
-            tokens = tokenize(pred)
-            grams = [tuple(tokens[i : i + self.order]) for i in range(len(tokens) - self.order + 1)]
+            tokens = cached_tokens(pred)
+            grams = [tokens[i : i + self.order] for i in range(len(tokens) - self.order + 1)]
             totals.append(len(grams))
             rows.append(sorted({ids.setdefault(g, len(ids)) for g in grams}))
         width = max((len(r) for r in rows), default=0)
