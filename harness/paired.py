@@ -48,6 +48,14 @@ def delta_distribution(
     seed: int = stats.DEFAULT_SEED,
 ) -> np.ndarray:
     """Resampled value_b − value_a, both runs resampled with the same row indices."""
+    counted = _count_aggregates(metric, stats_a, stats_b)
+    if counted is not None:
+        count_a, count_b = counted
+
+        def diff_counts(counts: np.ndarray) -> np.ndarray:
+            return count_b(counts) - count_a(counts)
+
+        return stats.bootstrap_count_distribution(len(stats_a), diff_counts, n_resamples, seed)
     # Side by side, one resample of the rows is the same resample of both runs.
     k = stats_a.shape[1]
     both = np.hstack([stats_a, stats_b])
@@ -62,6 +70,19 @@ def delta_distribution(
         return metric.aggregate(stacked[..., k:]) - metric.aggregate(stacked[..., :k])
 
     return stats.bootstrap_distribution(both, diff, n_resamples, seed)
+
+
+def _count_aggregates(
+    metric: Metric, stats_a: np.ndarray, stats_b: np.ndarray
+) -> tuple[stats.CountAggregate, stats.CountAggregate] | None:
+    """Both runs' count aggregates, for metrics that score resamples from counts (Spearman)."""
+    # Optional: a metric offers `count_aggregate(stats)` when it can score a resample from
+    # how often each row was drawn, and returns None where it cannot do so exactly.
+    make = getattr(metric, "count_aggregate", None)
+    if make is None:
+        return None
+    count_a, count_b = make(stats_a), make(stats_b)
+    return None if count_a is None or count_b is None else (count_a, count_b)
 
 
 def bootstrap_p_value(deltas: np.ndarray) -> float | None:

@@ -1,8 +1,21 @@
-"""Seeded, vectorised percentile bootstrap over per-sample sufficient statistics."""
+"""Seeded, vectorised percentile bootstrap over per-sample sufficient statistics.
+
+Every path draws the same resamples for a seed: row indices from
+`np.random.default_rng(seed).integers(0, n, size=(n_resamples, n))`, read row by row.
+numpy builds each index from one 32-bit output of the bit generator and keeps the spare
+half of a 64-bit output in the generator's state, so the indices do not depend on how the
+draws are split into calls (tests check this); the paths below split them as suits them.
+
+- `bootstrap_distribution` gathers the drawn rows and aggregates them: any metric.
+- `bootstrap_sum_distribution` turns each resample into per-row counts and its column sums
+  into one matrix product: metrics that depend on column sums only.
+- `bootstrap_count_distribution` hands the counts to the metric: metrics (Spearman) that can
+  score a resample from how often each row was drawn, without gathering the rows.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
@@ -11,8 +24,12 @@ DEFAULT_CONFIDENCE = 0.95
 DEFAULT_SEED = 0
 # Bound the (resamples × n × k) gather so memory stays near this many float64s per chunk.
 _CHUNK_ELEMENTS = 8_000_000
+# Counts handed to a count-based metric at once: small enough that its temporaries stay in
+# the CPU cache, large enough that per-call overhead stays small.
+_COUNT_ELEMENTS = 131_072
 
 Aggregate = Callable[[np.ndarray], np.ndarray]
+CountAggregate = Callable[[np.ndarray], np.ndarray]
 
 
 def bootstrap_distribution(
@@ -36,6 +53,24 @@ def bootstrap_distribution(
     return np.concatenate(values) if values else np.empty(0)
 
 
+def resample_counts(n: int, n_resamples: int, seed: int, rows: int) -> Iterator[np.ndarray]:
+    """How often each of n rows is drawn in each resample, as float64 (≤ rows × n) chunks.
+
+    Indices are drawn a cache-sized block of resamples at a time (one call to the generator
+    costs tens of microseconds, so not one per resample) and counted while still in cache.
+    Every chunk is a new array, so callers may keep them.
+    """
+    rng = np.random.default_rng(seed)
+    block = max(1, min(rows, _COUNT_ELEMENTS // max(1, n)))
+    for start in range(0, n_resamples, rows):
+        counts = np.empty((min(rows, n_resamples - start), n))
+        for first in range(0, len(counts), block):
+            draws = rng.integers(0, n, size=(min(block, len(counts) - first), n))
+            for row, drawn in zip(counts[first:], draws, strict=False):
+                row[:] = np.bincount(drawn, minlength=n)
+        yield counts
+
+
 def bootstrap_sum_distribution(
     stats: np.ndarray,
     aggregate_sums: Callable[[np.ndarray, int], np.ndarray],
@@ -48,16 +83,26 @@ def bootstrap_sum_distribution(
     resample's column sums are one matrix product instead of a (b × n × k) gather.
     """
     n = stats.shape[0]
-    rng = np.random.default_rng(seed)
+    # BLAS rounds a row of the product differently depending on its place in the call, so
+    # the chunk size (the product's shape) is kept as it has always been: the sums, and so
+    # every reported interval, stay bit for bit what they were.
     per_chunk = max(1, _CHUNK_ELEMENTS // max(1, n))
-    values = []
-    for start in range(0, n_resamples, per_chunk):
-        b = min(per_chunk, n_resamples - start)
-        idx = rng.integers(0, n, size=(b, n))
-        counts = np.empty((b, n))  # float64, so the product below takes the BLAS path
-        for row in range(b):
-            counts[row] = np.bincount(idx[row], minlength=n)
-        values.append(aggregate_sums(counts @ stats, n))
+    values = [
+        aggregate_sums(counts @ stats, n)
+        for counts in resample_counts(n, n_resamples, seed, per_chunk)
+    ]
+    return np.concatenate(values) if values else np.empty(0)
+
+
+def bootstrap_count_distribution(
+    n: int,
+    aggregate_counts: CountAggregate,
+    n_resamples: int = DEFAULT_RESAMPLES,
+    seed: int = DEFAULT_SEED,
+) -> np.ndarray:
+    """Metric values of the same resamples, from per-row counts (b × n) → (b,)."""
+    rows = max(1, _COUNT_ELEMENTS // max(1, n))
+    values = [aggregate_counts(c) for c in resample_counts(n, n_resamples, seed, rows)]
     return np.concatenate(values) if values else np.empty(0)
 
 

@@ -200,6 +200,24 @@ def test_sum_path_equals_resampled_reference(name: str) -> None:
         assert value == pytest.approx(expected, abs=1e-9)
 
 
+@pytest.mark.parametrize("name", ["accuracy", "uar", "macro_f1", "refusal_rate"])
+def test_bootstrap_equals_gathered_resamples_bit_for_bit(name: str) -> None:
+    # Counts are integers, so the counted sums are exact: the same values as gathering the
+    # resampled rows and summing them, for the same seed, and so the same interval.
+    true, pred = _labels(9, n=900)
+    if name == "refusal_rate":
+        pred, params = [p is None for p in pred], {}
+    else:
+        params = {"labels": LABELS}
+    metric = get_metric(name)
+    sample_stats = metric.sample_stats(pred, true, **params)
+    dist = metric.bootstrap_distribution(sample_stats, 500, seed=6)
+    gathered = stats.bootstrap_distribution(sample_stats, metric.aggregate, 500, seed=6)
+    np.testing.assert_array_equal(dist, gathered)
+    result = compute(name, pred, true, n_resamples=500, seed=6, **params)
+    assert (result.ci_low, result.ci_high) == stats.percentile_interval(gathered)
+
+
 def test_row_subsets_keep_label_names() -> None:
     # Breakdowns summarise stats[rows]: the confusion matrix must still be labelled.
     true, pred = _labels(8, n=60)

@@ -10,6 +10,7 @@ import scipy.stats
 
 from voxeval import stats
 from voxeval.metrics import compute, get_metric, numeric, summarize
+from voxeval.paired import delta_distribution
 
 SEEDS = [0, 1, 2, 3, 7]
 ALL = ["ccc", "pearson", "spearman", "mae", "rmse"]
@@ -193,16 +194,94 @@ def test_sum_path_equals_resampled_reference(name: str) -> None:
         assert value == pytest.approx(references(name, x[keep], y[keep]), abs=1e-9)
 
 
-def test_spearman_ranks_each_resample() -> None:
+@pytest.mark.parametrize("path", ["counted", "gathered"])
+def test_spearman_ranks_each_resample(path: str) -> None:
     x, y = _scores(9, n=30)
     x[5] = np.nan
     metric = get_metric("spearman")
     sample_stats = metric.sample_stats(list(x), list(y))
-    dist = stats.bootstrap_distribution(sample_stats, metric.aggregate, 40, seed=1)
+    if path == "counted":
+        dist = metric.bootstrap_distribution(sample_stats, 40, seed=1)
+    else:
+        dist = stats.bootstrap_distribution(sample_stats, metric.aggregate, 40, seed=1)
     idx = np.random.default_rng(1).integers(0, len(x), size=(40, len(x)))
     for value, rows in zip(dist, idx, strict=True):
         keep = rows[~np.isnan(x[rows])]
         assert value == pytest.approx(references("spearman", x[keep], y[keep]), abs=1e-9)
+
+
+def _spearman_cases() -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Data that exercises every branch of ranking by counts."""
+    rng = np.random.default_rng(12)
+    y = rng.normal(0, 1, 400)
+    x = y + rng.normal(0, 1, 400)
+    dropped = x.copy()
+    dropped[rng.random(400) < 0.2] = np.nan
+    return {
+        "continuous": (x, y),
+        "dropped": (dropped, y),
+        "ties in x": (np.round(x), y),
+        "ties in y": (x, np.round(y * 2)),
+        "repeated pairs": (np.clip(np.round(x + 5), 0, 10), np.round(y * 2) / 2),
+        "constant x": (np.full(400, 3.0), y),
+        "tiny": (x[:3], y[:3]),
+        "all dropped but one": (np.where(np.arange(400) == 7, 1.0, np.nan), y),
+    }
+
+
+@pytest.mark.parametrize("case", list(_spearman_cases()))
+@pytest.mark.parametrize("subset", [False, True])
+def test_spearman_counted_bootstrap_equals_reranking_bit_for_bit(case: str, subset: bool) -> None:
+    # Counting must give exactly what gathering and re-ranking gave: same seed, same bits.
+    x, y = _spearman_cases()[case]
+    metric = get_metric("spearman")
+    sample_stats = metric.sample_stats(list(x), list(y))
+    if subset:  # a breakdown: codes with gaps
+        sample_stats = sample_stats[np.arange(len(x)) % 3 != 1]
+    assert metric.count_aggregate(sample_stats) is not None
+    counted = metric.bootstrap_distribution(sample_stats, 300, seed=4)
+    gathered = stats.bootstrap_distribution(sample_stats, metric.aggregate, 300, seed=4)
+    np.testing.assert_array_equal(counted, gathered)
+    np.testing.assert_array_equal(np.signbit(counted), np.signbit(gathered))
+
+
+def test_spearman_interval_is_unchanged_bit_for_bit() -> None:
+    x, y = _scores(14, n=2000)
+    x[::17] = np.nan
+    result = compute("spearman", list(x), list(y), seed=3)
+    metric = get_metric("spearman")
+    gathered = stats.bootstrap_distribution(
+        metric.sample_stats(list(x), list(y)), metric.aggregate, 1000, 3
+    )
+    assert (result.ci_low, result.ci_high) == stats.percentile_interval(gathered)
+
+
+def test_spearman_gathers_above_the_exact_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    x, y = _scores(15, n=50)
+    metric = get_metric("spearman")
+    sample_stats = metric.sample_stats(list(x), list(y))
+    monkeypatch.setattr(numeric, "COUNTED_RANK_ROWS", 49)
+    assert metric.count_aggregate(sample_stats) is None
+    calls: list[int] = []
+    gather = stats.bootstrap_distribution
+    monkeypatch.setattr(stats, "bootstrap_distribution", lambda *a: calls.append(1) or gather(*a))
+    dist = metric.bootstrap_distribution(sample_stats, 20, seed=2)
+    assert calls == [1]
+    np.testing.assert_array_equal(dist, gather(sample_stats, metric.aggregate, 20, 2))
+
+
+def test_paired_spearman_counts_equal_gathered_differences() -> None:
+    x, y = _scores(16, n=300)
+    b = np.round(0.5 * x + 0.5 * y, 1)
+    x[::11] = np.nan
+    metric = get_metric("spearman")
+    stats_a, stats_b = metric.sample_stats(list(x), list(y)), metric.sample_stats(list(b), list(y))
+    deltas = delta_distribution(metric, stats_a, stats_b, 400, seed=5)
+    both = np.hstack([stats_a, stats_b])
+    gathered = stats.bootstrap_distribution(
+        both, lambda st: metric.aggregate(st[..., 2:]) - metric.aggregate(st[..., :2]), 400, 5
+    )
+    np.testing.assert_array_equal(deltas, gathered)
 
 
 @pytest.mark.parametrize("name", ALL)

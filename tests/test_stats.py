@@ -101,3 +101,72 @@ def test_chunking_with_non_divisible_resample_count(monkeypatch: pytest.MonkeyPa
 
 def test_zero_resamples_is_empty() -> None:
     assert stats.bootstrap_distribution(_bernoulli(10), _mean, 0, seed=0).shape == (0,)
+
+
+# Count-based paths: the same draws as the gather path, whatever the chunking.
+
+
+def _draws(n: int, n_resamples: int, seed: int) -> np.ndarray:
+    """The bootstrap's indices drawn in one call: what every path must reproduce."""
+    return np.random.default_rng(seed).integers(0, n, size=(n_resamples, n))
+
+
+def _counts(idx: np.ndarray) -> np.ndarray:
+    return np.stack([np.bincount(row, minlength=idx.shape[1]) for row in idx])
+
+
+@pytest.mark.parametrize("n", [1, 2, 7, 10, 9_999])
+def test_draws_do_not_depend_on_how_they_are_split(n: int) -> None:
+    # The seed semantics of every path rest on this property of numpy's generator.
+    rng = np.random.default_rng(4)
+    parts = [rng.integers(0, n, size=(b, n)) for b in (1, 3, 1, 8, 2)]
+    np.testing.assert_array_equal(np.concatenate(parts), _draws(n, 15, 4))
+
+
+@pytest.mark.parametrize(("n", "rows", "elements"), [(10, 4, 20), (37, 5, 74), (500, 64, 10**6)])
+def test_resample_counts_count_the_drawn_rows(
+    monkeypatch: pytest.MonkeyPatch, n: int, rows: int, elements: int
+) -> None:
+    monkeypatch.setattr(stats, "_COUNT_ELEMENTS", elements)  # blocks of 2 draws when small
+    chunks = list(stats.resample_counts(n, 23, seed=6, rows=rows))
+    assert [len(c) for c in chunks[:-1]] == [rows] * (len(chunks) - 1)
+    assert all(c.dtype == np.float64 for c in chunks)
+    np.testing.assert_array_equal(np.concatenate(chunks), _counts(_draws(n, 23, 6)))
+
+
+@pytest.mark.parametrize(("n", "per_chunk"), [(3, 1000), (1000, 1000), (3001, 37), (3001, 400)])
+def test_sum_distribution_is_the_previous_product_bit_for_bit(
+    monkeypatch: pytest.MonkeyPatch, n: int, per_chunk: int
+) -> None:
+    # Same counts, same product shapes as before: real-valued sums round exactly as they did
+    # (BLAS rounds a row differently by its place in the call, e.g. in a 37-row product).
+    monkeypatch.setattr(stats, "_CHUNK_ELEMENTS", n * per_chunk)
+    data = np.random.default_rng(1).normal(0, 3.3, (n, 6))
+    counts = _counts(_draws(n, 1000, 8)).astype(float)
+    expected = np.concatenate([counts[s : s + per_chunk] @ data for s in range(0, 1000, per_chunk)])
+    dist = stats.bootstrap_sum_distribution(data, lambda sums, _: sums[:, 0] - sums[:, 5], 1000, 8)
+    np.testing.assert_array_equal(dist, expected[:, 0] - expected[:, 5])
+
+
+def test_sum_distribution_equals_gathered_sums_for_integer_statistics() -> None:
+    # Integer sums are exact in any order: the matmul path equals gathering the rows.
+    data = np.random.default_rng(2).integers(0, 5, (300, 3)).astype(float)
+    dist = stats.bootstrap_sum_distribution(data, lambda sums, n: sums[:, 1] / n, 200, 3)
+    brute = stats.bootstrap_distribution(data, lambda st: st[..., 1].sum(-1) / 300, 200, 3)
+    np.testing.assert_array_equal(dist, brute)
+
+
+def test_count_distribution_sees_every_resample_in_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(stats, "_COUNT_ELEMENTS", 3 * 50)  # 3 resamples per chunk
+    seen: list[np.ndarray] = []
+
+    def aggregate(counts: np.ndarray) -> np.ndarray:
+        seen.append(counts)
+        return counts[:, 0]
+
+    dist = stats.bootstrap_count_distribution(50, aggregate, 10, seed=9)
+    expected = _counts(_draws(50, 10, 9))
+    assert [len(c) for c in seen] == [3, 3, 3, 1]
+    np.testing.assert_array_equal(np.concatenate(seen), expected)
+    np.testing.assert_array_equal(dist, expected[:, 0])
+    assert stats.bootstrap_count_distribution(50, aggregate, 0, seed=9).shape == (0,)

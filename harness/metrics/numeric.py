@@ -9,8 +9,9 @@ the bootstrap resamples all of them, so the number of valid pairs varies between
 CCC, Pearson, MAE and RMSE depend only on column sums, so their bootstrap is one matrix
 product. To keep the sums free of cancellation, values are shifted by a value taken from the
 data (the middle element of the sorted values) before squaring; CCC shifts both sides by the
-same value, which leaves it unchanged. Spearman re-ranks every resample, by counting
-(`resample_ranks`) rather than sorting.
+same value, which leaves it unchanged. Spearman re-ranks every resample: its value ranks by
+counting codes (`resample_ranks`); its bootstrap ranks from how often each row was drawn,
+with cumulative sums over the rows pre-sorted once (`CountedSpearman`), bit for bit the same.
 """
 
 from __future__ import annotations
@@ -23,11 +24,16 @@ import numpy as np
 
 from voxeval.hookspecs import hookimpl
 from voxeval.metrics import Metric
+from voxeval.stats import CountAggregate, bootstrap_count_distribution
 
 # A variance below this share of the second moment about the shift is rounding noise:
 # the values are constant and the correlation is undefined.
 _REL_TOL = 1e-12
 MISSING = "pair dropped when either side is None, NaN or inf"
+# Ranking from counts is exact while every sum stays below 2**53. The largest,
+# S = Σ count · 2·rank_x · 2·rank_y, is at most 4·m³ for m draws (m ≤ rows): 4e15 at 100,000
+# rows, under 2**53 ≈ 9.007e15. Larger data falls back to gathering every resample.
+COUNTED_RANK_ROWS = 100_000
 
 
 def to_numbers(values: Sequence[Any], side: str, metric: str) -> np.ndarray:
@@ -192,6 +198,94 @@ def resample_ranks(codes: np.ndarray, valid: np.ndarray) -> np.ndarray:
     return average[offsets].reshape(codes.shape)
 
 
+class _RankSide:
+    """One side's codes in sorted order, and its tie groups, for ranking cells by counts."""
+
+    def __init__(self, sorted_codes: np.ndarray) -> None:
+        starts = np.flatnonzero(np.diff(sorted_codes, prepend=-1))
+        # Last position of each tie group and each position's group; None when nothing ties.
+        ties = len(starts) < len(sorted_codes)
+        self.ends = np.append(starts[1:] - 1, len(sorted_codes) - 1) if ties else None
+        self.groups = np.cumsum(np.diff(sorted_codes, prepend=sorted_codes[:1]) > 0)
+
+    def ranks(self, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """2·rank − 1 of each cell from counts in sorted order (b × c), and tie-group sizes.
+
+        A tie group drawn t times after s smaller draws holds ranks s+1..s+t: twice their
+        average, less one, is 2s + t = E + E′, E and E′ the running totals at this group's end
+        and the previous one's.
+        """
+        if self.ends is None:
+            doubled = np.empty_like(counts)
+            doubled[:, 0] = counts[:, 0]
+            np.add(counts[:, 1:], counts[:, :-1], out=doubled[:, 1:])
+            return np.cumsum(doubled, axis=1, out=doubled), counts
+        ends = np.take(np.cumsum(counts, axis=1), self.ends, axis=1)
+        sizes = np.diff(ends, axis=1, prepend=0)
+        return np.take(2 * ends - sizes, self.groups, axis=1), sizes
+
+
+def _dense(values: np.ndarray) -> np.ndarray:
+    return np.unique(values, return_inverse=True)[1].astype(np.int64)
+
+
+class CountedSpearman:
+    """Spearman's rho of resamples given as per-row counts (b × n) → (b,).
+
+    Rows with the same pair of values are interchangeable, so they are counted together as
+    one cell, in (x, y) order. With m valid draws, mean rank μ = (m+1)/2 and tie groups of t
+    draws (a row drawn twice ties with itself): Σ(r − μ)² = (m³ − Σt³)/12 on each side and
+    Σ(rx − μ)(ry − μ) = (S − m(m+1)²)/4, S = Σ count · 2rx · 2ry. These are integers or
+    quarters below 2**53 (`COUNTED_RANK_ROWS`), hence exact; so are `weighted_pearson`'s
+    two-pass sums on the same ranks, in any order. Equal sums, then the same final
+    arithmetic: equal values.
+    """
+
+    def __init__(self, stats: np.ndarray) -> None:
+        rows = np.flatnonzero(~np.isnan(stats[:, 0]))
+        x, y = _dense(stats[rows, 0]), _dense(stats[rows, 1])
+        width = int(y.max(initial=0)) + 1
+        cells, cell = np.unique(x * width + y, return_inverse=True)
+        order = np.argsort(cell, kind="stable")
+        self.rows = rows[order]  # valid rows, cell by cell
+        first = np.flatnonzero(np.diff(cell[order], prepend=-1))
+        self.merge = first if len(cells) < len(rows) else None
+        self.x = _RankSide(cells // width)
+        self.y_order = np.argsort(cells % width, kind="stable")
+        self.y = _RankSide(cells[self.y_order] % width)
+        self.y_back = np.argsort(self.y_order)  # each cell's place in y order
+
+    def __call__(self, counts: np.ndarray) -> np.ndarray:
+        """Spearman's rho of each resample (row of counts)."""
+        if not len(self.rows):
+            return np.full(len(counts), np.nan)
+        drawn = np.take(counts, self.rows, axis=1)
+        if self.merge is not None:
+            drawn = np.add.reduceat(drawn, self.merge, axis=1)
+        rx, ties_x = self.x.ranks(drawn)
+        ry, ties_y = self.y.ranks(np.take(drawn, self.y_order, axis=1))
+        cubes_x = _cube_sums(ties_x)
+        # Without ties on either side each cell is its own group on both: the same cubes.
+        no_ties = self.x.ends is None and self.y.ends is None
+        cubes_y = cubes_x if no_ties else _cube_sums(ties_y)
+        m = drawn.sum(axis=1)
+        # Σ count · (2rx − 1)(2ry − 1) = S − 2m² − m, as Σ count · 2r = m(m + 1) on each side.
+        s = np.einsum("ij,ij,ij->i", drawn, rx, np.take(ry, self.y_back, axis=1))
+        s += 2 * m * m + m
+        with np.errstate(divide="ignore", invalid="ignore"):
+            m3 = m * m * m
+            sxx, syy = (m3 - cubes_x) / 12, (m3 - cubes_y) / 12
+            sxy = (s - m * (m + 1) * (m + 1)) / 4
+            # As in weighted_pearson, from here on.
+            ok = (m >= 2) & (sxx > 0) & (syy > 0)
+            r = sxy / np.sqrt(np.where(ok, sxx * syy, 1.0))
+            return np.clip(np.where(ok, r, np.nan), -1, 1)
+
+
+def _cube_sums(sizes: np.ndarray) -> np.ndarray:
+    return np.einsum("ij,ij,ij->i", sizes, sizes, sizes)
+
+
 class SpearmanCorrelation(_NumericMetric):
     """Spearman's rho: Pearson on average ranks, every bootstrap resample re-ranked."""
 
@@ -220,6 +314,19 @@ class SpearmanCorrelation(_NumericMetric):
         rx = resample_ranks(stats[..., 0], valid)
         ry = resample_ranks(stats[..., 1], valid)
         return weighted_pearson(rx, ry, valid.astype(float))
+
+    def count_aggregate(self, stats: np.ndarray) -> CountAggregate | None:
+        """Values of resamples given as per-row counts; None where counting could round."""
+        return CountedSpearman(stats) if len(stats) <= COUNTED_RANK_ROWS else None
+
+    def bootstrap_distribution(
+        self, sample_stats: np.ndarray, n_resamples: int, seed: int
+    ) -> np.ndarray:
+        """Rank the resamples from their counts; the values equal `aggregate`'s on the rows."""
+        counted = self.count_aggregate(sample_stats)
+        if counted is None:
+            return super().bootstrap_distribution(sample_stats, n_resamples, seed)
+        return bootstrap_count_distribution(len(sample_stats), counted, n_resamples, seed)
 
     def resolved_params(self, **_: Any) -> dict[str, Any]:
         """Record the tie rule and how missing values are handled."""
