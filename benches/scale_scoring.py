@@ -5,7 +5,9 @@ N samples that cycles through demo-asr's 30 clips; `run` is `run_evaluation` in 
 process, `score` is `rescore_run` of that run in another. Each process reports its CPU time
 (user + system, imports included) and peak RSS. "before" runs the same code path on an older
 commit (default 526eef8, the last one before streaming scoring), assembled as a `voxeval`
-package from `git archive` and put first on PYTHONPATH; "after" is this checkout.
+package from `git archive` and put first on PYTHONPATH; "after" is this checkout. First it
+prints start-up: the CPU of a 1-sample run (after a warm-up, with compiled modules cached as
+on a user's machine), the cost of `voxeval run --limit 1` with an instant adapter.
 
     .venv/bin/python benches/scale_scoring.py [--sizes 1000,10000,100000] [--before REV]
 """
@@ -86,6 +88,8 @@ def child(phase: str, n: int, out: Path) -> None:
 def measure(phase: str, n: int, out: Path, pythonpath: str | None) -> dict:
     """One child process; its JSON line plus wall time."""
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "VOXEVAL_PLUGINS": ""}
+    # As users run it: compiled modules are cached (this build machine turns that off).
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     if pythonpath:
         env["PYTHONPATH"] = pythonpath
     started = time.perf_counter()
@@ -125,6 +129,11 @@ def main() -> None:
         versions = {"after": None}
         if args.before:
             versions = {"before": str(old_package(args.before, Path(tmp))), "after": None}
+        for label, path in versions.items():  # start-up: a 1-sample run, after a warm-up
+            out = Path(tmp) / f"start-{label}"
+            measure("run", 1, out / "warm", path)
+            cpu = measure("run", 1, out / "timed", path)["cpu_s"]
+            print(f"start-up ({label}): a 1-sample run takes {cpu:.2f} s of CPU")
         print("| N | code | run CPU/sample | run peak RSS | score CPU/sample | score peak RSS |")
         print("|---|---|---|---|---|---|")
         for n in (int(x) for x in args.sizes.split(",")):

@@ -24,6 +24,8 @@ DEFAULT_CONFIDENCE = 0.95
 DEFAULT_SEED = 0
 # Bound the (resamples × n × k) gather so memory stays near this many float64s per chunk.
 _CHUNK_ELEMENTS = 8_000_000
+# Counts of the resamples whose column sums are one matrix product (8 MB of float64).
+_SUM_ELEMENTS = 1_000_000
 # Counts handed to a count-based metric at once: small enough that its temporaries stay in
 # the CPU cache, large enough that per-call overhead stays small.
 _COUNT_ELEMENTS = 131_072
@@ -83,10 +85,11 @@ def bootstrap_sum_distribution(
     resample's column sums are one matrix product instead of a (b × n × k) gather.
     """
     n = stats.shape[0]
-    # BLAS rounds a row of the product differently depending on its place in the call, so
-    # the chunk size (the product's shape) is kept as it has always been: the sums, and so
-    # every reported interval, stay bit for bit what they were.
-    per_chunk = max(1, _CHUNK_ELEMENTS // max(1, n))
+    # The counts of a chunk are (rows × n) float64s: bounded by _SUM_ELEMENTS (8 MB) so that
+    # scoring's memory does not grow with n. Integer statistics (edit counts, class counts)
+    # sum exactly in any order; real-valued ones may differ from a differently shaped
+    # product in the last bit, far below any reported digit.
+    per_chunk = max(1, _SUM_ELEMENTS // max(1, n))
     values = [
         aggregate_sums(counts @ stats, n)
         for counts in resample_counts(n, n_resamples, seed, per_chunk)

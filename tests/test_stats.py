@@ -135,12 +135,12 @@ def test_resample_counts_count_the_drawn_rows(
 
 
 @pytest.mark.parametrize(("n", "per_chunk"), [(3, 1000), (1000, 1000), (3001, 37), (3001, 400)])
-def test_sum_distribution_is_the_previous_product_bit_for_bit(
+def test_sum_distribution_is_the_chunked_product_bit_for_bit(
     monkeypatch: pytest.MonkeyPatch, n: int, per_chunk: int
 ) -> None:
-    # Same counts, same product shapes as before: real-valued sums round exactly as they did
+    # The counts of the drawn rows times the statistics, one chunk of resamples per product
     # (BLAS rounds a row differently by its place in the call, e.g. in a 37-row product).
-    monkeypatch.setattr(stats, "_CHUNK_ELEMENTS", n * per_chunk)
+    monkeypatch.setattr(stats, "_SUM_ELEMENTS", n * per_chunk)
     data = np.random.default_rng(1).normal(0, 3.3, (n, 6))
     counts = _counts(_draws(n, 1000, 8)).astype(float)
     expected = np.concatenate([counts[s : s + per_chunk] @ data for s in range(0, 1000, per_chunk)])
