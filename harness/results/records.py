@@ -18,7 +18,6 @@ from typing_extensions import Required, TypedDict
 from voxeval.results.files import (
     MAX_LINE_BYTES,
     UnboundedNumberError,
-    lines,
     offset_lines,
     open_in,
     strict_json,
@@ -161,14 +160,22 @@ def parse_line(raw: bytes, schema: TypeAdapter = SAMPLE_RECORD) -> tuple[Any, st
         return None, validation_reason(exc)
 
 
-def scan_lines(numbered: Iterable[tuple[int, bytes]], schema: TypeAdapter) -> RecordScan:
+def valid_records(
+    numbered: Iterable[tuple[int, int, bytes]], schema: TypeAdapter, bad: list[BadLine]
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(byte offset, record) of each valid line; each bad line is added to `bad` instead."""
+    for number, offset, raw in numbered:
+        record, reason = parse_line(raw, schema)
+        if reason is None:
+            yield offset, record
+        else:
+            bad.append(BadLine(number, reason, raw))
+
+
+def scan_lines(numbered: Iterable[tuple[int, int, bytes]], schema: TypeAdapter) -> RecordScan:
     """Read numbered raw lines into a RecordScan (latest record per sample id wins)."""
     scan = RecordScan()
-    for number, raw in numbered:
-        record, reason = parse_line(raw, schema)
-        if reason is not None:
-            scan.bad.append(BadLine(number, reason, raw))
-            continue
+    for _, record in valid_records(numbered, schema, scan.bad):
         scan.latest[record["sample_id"]] = record
         scan.valid_lines += 1
     return scan
@@ -211,11 +218,7 @@ def index_jsonl(folder: Path, name: str, schema: TypeAdapter = SAMPLE_RECORD) ->
     except FileNotFoundError:
         return index
     with fh:
-        for number, offset, raw in offset_lines(fh):
-            record, reason = parse_line(raw, schema)
-            if reason is not None:
-                index.bad.append(BadLine(number, reason, raw))
-                continue
+        for offset, record in valid_records(offset_lines(fh), schema, index.bad):
             index.offsets[record["sample_id"]] = offset
             index.valid_lines += 1
     return index
@@ -228,4 +231,4 @@ def read_jsonl(folder: Path, name: str, schema: TypeAdapter = SAMPLE_RECORD) -> 
     except FileNotFoundError:
         return RecordScan()
     with fh:
-        return scan_lines(lines(fh), schema)
+        return scan_lines(offset_lines(fh), schema)
