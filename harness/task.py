@@ -103,6 +103,8 @@ class Task:
         Override to interpret free text (map an answer to a label, parse a number) or to
         expand one record into several rows (e.g. one per emotion); runs at scoring time,
         so `voxeval score` applies a changed interpretation without re-running the model.
+        It is called on consecutive chunks of records (voxeval.streaming), so each record
+        must be interpreted on its own.
         """
         return records
 
