@@ -10,22 +10,12 @@ from voxeval.metrics import MetricResult, summarize
 from voxeval.results import DatasetIdentity, MetricValue, TaskResult
 from voxeval.results.records import RecordIndex
 from voxeval.streaming import SpecColumn, TaskScorer, chunks, field_value
-from voxeval.task import MetricSpec, Task
+from voxeval.task import Task
 
-__all__ = ["field_value", "score_metrics", "score_records", "score_task", "to_value"]
+__all__ = ["field_value", "score_records", "score_task", "to_value"]
 
 if TYPE_CHECKING:
     from voxeval.judge import JudgeConfig
-
-
-def score_metrics(
-    specs: tuple[MetricSpec, ...], records: list[dict[str, Any]], groups: dict[str, list[int]]
-) -> tuple[dict[str, MetricValue], dict[str, dict[str, MetricValue]]]:
-    """Each metric overall and per group of record indices; per-sample work is done once."""
-    columns = [SpecColumn(spec) for spec in specs]
-    for column in columns:
-        column.add(records)
-    return summarize_columns(columns, groups)
 
 
 def summarize_columns(
