@@ -9,6 +9,7 @@ import pytest
 
 from voxeval import streaming
 from voxeval.results import DatasetIdentity
+from voxeval.results.files import UnsafeResultsError
 from voxeval.results.records import index_jsonl
 from voxeval.scoring import score_records
 from voxeval.task import TASKS
@@ -73,5 +74,5 @@ def test_a_changed_file_is_refused_not_guessed(tmp_path):
     write(tmp_path / "s.jsonl", [asr_record(i, rng) for i in range(3)])
     index = index_jsonl(tmp_path, "s.jsonl")
     (tmp_path / "s.jsonl").write_text("garbage\n" * 40)
-    with pytest.raises(ValueError, match="record of 's0'"):
+    with pytest.raises(UnsafeResultsError, match="record of 's0'"):
         list(index.records(["s0"]))

@@ -18,6 +18,7 @@ from typing_extensions import Required, TypedDict
 from voxeval.results.files import (
     MAX_LINE_BYTES,
     UnboundedNumberError,
+    UnsafeResultsError,
     offset_lines,
     open_in,
     strict_json,
@@ -206,7 +207,11 @@ class RecordIndex:
                 fh.seek(offset)
                 record, reason = parse_line(fh.readline(MAX_LINE_BYTES + 1), self.schema)
                 if reason is not None:  # the file changed under us: refuse, never guess
-                    raise ValueError(f"{self.folder / self.name}: record of {sample_id!r} {reason}")
+                    raise UnsafeResultsError(
+                        f"{self.folder / self.name}: the record of {sample_id!r} changed while "
+                        f"it was being scored ({reason}). Nothing was written; run the same "
+                        "command again once no other process is writing the run."
+                    )
                 yield record
 
 
