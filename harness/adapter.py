@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import types
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, ClassVar, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -83,6 +84,8 @@ class Adapter:
     # Arguments that change speed, never predictions: left out of the resume fingerprint, so
     # a crashed run resumes on another machine with another batch size.
     speed_args: ClassVar[frozenset[str]] = frozenset({"batch_size"})
+    # The run folder, when the runner has one (`attach_run_dir`); None when used from Python.
+    run_dir: Path | None = None
 
     def __init__(self, args: AdapterArgs) -> None:
         self.args = args
@@ -108,9 +111,18 @@ class Adapter:
         """How many inputs the runner hands to `predict` at once."""
         return max(1, self.args.batch_size)
 
+    @classmethod
+    def details(cls) -> dict[str, Any]:
+        """Extra facts for `voxeval list models NAME` (e.g. the model families it knows)."""
+        return {}
+
     def model_info(self) -> dict[str, Any]:
         """Identity of the loaded model (e.g. path, revision, size); recorded in run.json."""
         return {}
+
+    def attach_run_dir(self, run_dir: Path) -> None:
+        """Tell the adapter its run folder (for files kept beside the run); before `load`."""
+        self.run_dir = Path(run_dir)
 
     def load(self) -> None:
         """Load weights; called once before the first batch (not counted as model time)."""

@@ -34,6 +34,7 @@ BUILTIN_MODULES = (
     "voxeval.adapters.faster_whisper",
     "voxeval.adapters.pocketsphinx",
     "voxeval.adapters.openai_compat",
+    "voxeval.adapters.vllm_server",
     "voxeval.adapters.baselines",
     "voxeval.adapters.cascade",
     "voxeval.adapters.transformers_adapters",

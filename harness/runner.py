@@ -207,6 +207,7 @@ def _infer_and_score(
         load_s = 0.0
         if pending and not loaded:
             say(f"voxeval: loading {run.model.name}…")
+            adapter.attach_run_dir(run_dir)
             adapter.load()
             load_s, loaded = time.perf_counter() - wall, True
             say(f"voxeval: {run.model.name} loaded in {load_s:.1f} s")
