@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import importlib.util
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +21,7 @@ from voxeval.adapter import Adapter, AdapterArgs, TaskContext
 from voxeval.adapters.encoder_slices import encoder_slice
 from voxeval.audio import resample
 from voxeval.errors import VoxevalError
+from voxeval.hub import ensure_hub_reachable
 from voxeval.types import ModelInput
 
 INSTALL_HINT = "pip install 'voxeval[local]'"
@@ -37,8 +39,15 @@ class HFArgs(AdapterArgs):
     device: Literal["auto", "cpu", "cuda", "mps"] = Field(
         "auto", description="torch device; auto picks cuda, then mps, then cpu"
     )
-    dtype: Literal["float32", "float16", "bfloat16"] = Field(
-        "float32", description="torch dtype the weights are loaded in"
+    dtype: Literal["auto", "float32", "float16", "bfloat16"] = Field(
+        "float32",
+        description="weights' dtype; auto: the checkpoint's own on a GPU (float16 where a "
+        "GPU lacks bfloat16), float32 on a CPU",
+    )
+    device_map: Literal["auto"] | None = Field(
+        None,
+        description="auto: spread the model over every visible GPU (accelerate), for models "
+        "larger than one GPU; None: all on `device`",
     )
     trust_remote_code: bool = Field(
         False, description="let transformers run the model's own code (only passed when true)"
@@ -125,6 +134,21 @@ def describe_load_error(model: str, revision: str | None, what: str, exc: BaseEx
     )
 
 
+def checkpoint_dtype(torch: Any, config: Any) -> Any:
+    """The dtype a checkpoint's config declares (top level, else its text model), else float32."""
+    for part in (
+        config,
+        getattr(config, "text_config", None),
+        getattr(config, "thinker_config", None),
+    ):
+        value = getattr(part, "dtype", None) or getattr(part, "torch_dtype", None)
+        if isinstance(value, str):
+            value = getattr(torch, value.removeprefix("torch."), None)
+        if isinstance(value, torch.dtype) and value.is_floating_point:
+            return value
+    return torch.float32
+
+
 def to_mono_arrays(batch: list[ModelInput], sampling_rate: int) -> list[np.ndarray]:
     """The batch's audio as float32 mono arrays at `sampling_rate` (ValueError if absent)."""
     out = []
@@ -168,12 +192,26 @@ class HFAdapter(Adapter):
         """Import the backend, resolve device and dtype, then load via `_load`."""
         if self.model is not None:
             return
+        if not looks_like_path(self.args.model):  # before torch's import: fails in well under 2 s
+            ensure_hub_reachable(self.args.model, revision=self.args.revision)
         torch, _ = import_backend()
         self.device = resolve_device(torch, self.args.device)
-        self.torch_dtype = getattr(torch, self.args.dtype)
+        if self.args.device_map and self.device.type != "cuda":
+            raise VoxevalError(
+                f"device_map={self.args.device_map} spreads a model over GPUs, but the device "
+                f"is {self.device.type}: drop device_map, or run where torch sees CUDA GPUs."
+            )
+        if self.args.device_map and importlib.util.find_spec("accelerate") is None:
+            raise VoxevalError(
+                f"device_map needs accelerate: {INSTALL_HINT} or pip install accelerate."
+            )
         try:
+            self.torch_dtype = self._resolve_dtype(torch)
             self._load()
-            self.model.to(self.device)
+            if self.args.device_map:  # accelerate placed the layers; inputs go to the first
+                self.device = next(self.model.parameters()).device
+            else:
+                self.model.to(self.device)
             self.model.eval()
         except BaseException:
             self.model = None  # a later load() starts over instead of using half a model
@@ -181,6 +219,17 @@ class HFAdapter(Adapter):
 
     def _load(self) -> None:
         raise NotImplementedError
+
+    def _resolve_dtype(self, torch: Any) -> Any:
+        """The torch dtype to load in; `auto` reads the checkpoint's config (see HFArgs)."""
+        if self.args.dtype != "auto":
+            return getattr(torch, self.args.dtype)
+        if self.device.type == "cpu":  # half precision is slow or missing in CPU kernels
+            return torch.float32
+        own = checkpoint_dtype(torch, self.load_config())
+        if own is torch.bfloat16 and self.device.type == "cuda":
+            return own if torch.cuda.is_bf16_supported() else torch.float16
+        return own
 
     @property
     def source(self) -> str:
@@ -233,6 +282,8 @@ class HFAdapter(Adapter):
         # transformers 5 renamed torch_dtype to dtype
         major = int(transformers.__version__.split(".")[0])
         kwargs["dtype" if major >= 5 else "torch_dtype"] = self.torch_dtype
+        if self.args.device_map:
+            kwargs["device_map"] = self.args.device_map
         with self.loading("weights"):
             model, info = loader.from_pretrained(self.source, output_loading_info=True, **kwargs)
         missing = sorted(
@@ -270,14 +321,25 @@ class HFAdapter(Adapter):
             architecture=type(self.model).__name__,
             model_type=getattr(config, "model_type", None),
             parameters=sum(p.numel() for p in self.model.parameters()),
-            dtype=self.args.dtype,
+            dtype=str(self.torch_dtype).removeprefix("torch."),
+            dtype_requested=self.args.dtype,
             device=str(self.device),
+            device_map=self._placement(),
             transformers=transformers.__version__,
             torch=torch.__version__,
             encoder_batch_size=self.encoder_slice() or "batch",
         )
         info.update(copy.deepcopy(self.extra_info))
         return info
+
+    def _placement(self) -> dict[str, list[str]] | None:
+        """With device_map: which devices hold which top-level modules (None without)."""
+        if not self.args.device_map:
+            return None
+        placed: dict[str, set[str]] = {}
+        for name, param in self.model.named_parameters():
+            placed.setdefault(str(param.device), set()).add(name.split(".")[0])
+        return {where: sorted(modules) for where, modules in placed.items()}
 
     # -- running -------------------------------------------------------------------------
     def warmup(self, example: ModelInput, task: TaskContext) -> None:

@@ -1,11 +1,12 @@
 """Model folders of the seed-paper adapters (empathic-insight-voice, wav2small): where, what, which.
 
 A model is a local folder or a hub id. Hub ids go through `huggingface_hub.snapshot_download`
-(offline: the local cache only), so a snapshot's commit hash is its revision. Files are
-fingerprinted cheaply, so run.json can tell two copies of a model apart without reading
-gigabytes: a torch zip checkpoint (`.pth` from torch.save) by the CRC-32 of every record in
-its central directory (a content checksum the file already carries), other files up to
-64 MiB by their SHA-256, larger ones by size plus the SHA-256 of their first and last 4 MiB.
+(offline or with the hub unreachable: the local cache only, else a quick error, see
+voxeval.hub), so a snapshot's commit hash is its revision. Files are fingerprinted cheaply,
+so run.json can tell two copies of a model apart without reading gigabytes: a torch zip
+checkpoint (`.pth` from torch.save) by the CRC-32 of every record in its central directory
+(a content checksum the file already carries), other files up to 64 MiB by their SHA-256,
+larger ones by size plus the SHA-256 of their first and last 4 MiB.
 A symlink is followed only when it stays inside the model's folder (a hub cache repo keeps
 its files as links into its own blobs/ folder); anything else is refused, not followed.
 """
@@ -20,6 +21,7 @@ from pathlib import Path
 
 from voxeval.adapters.hf_common import describe_load_error, looks_like_path
 from voxeval.errors import VoxevalError
+from voxeval.hub import default_hint, ensure_hub_reachable
 
 FULL_HASH_LIMIT = 64 * 2**20
 SAMPLE_BYTES = 4 * 2**20
@@ -42,6 +44,8 @@ def resolve_folder(source: str, revision: str | None, patterns: list[str], what:
         if not path.is_dir():
             raise VoxevalError(f"No {what} folder {source!r}: the path does not exist.")
         return Snapshot(path, path, None)
+    arg = "encoder" if what == "encoder" else "model"  # the --model-args key that names it
+    ensure_hub_reachable(source, revision=revision, hint=default_hint(source, "model", arg))
     try:
         from huggingface_hub import snapshot_download
 

@@ -29,6 +29,7 @@ from pydantic import BaseModel, Field
 from voxeval.asr_scoring import AsrScoring, AsrScoringOptions
 from voxeval.errors import DataNotFoundError, VoxevalError
 from voxeval.hookspecs import hookimpl
+from voxeval.hub import ensure_hub_reachable
 from voxeval.task import DatasetInfo, MetricSpec, Task, hash_files
 from voxeval.tasks.berst_mapping import AFFECTS, map_prediction, placement_classes
 from voxeval.types import AudioSource, Sample, TaskKind
@@ -139,16 +140,20 @@ class _Berst(Task):
         ]
 
     def _hub_dataset(self, split: str) -> Any:
+        revision = self.options.revision
+        ensure_hub_reachable(
+            HUB_ID, "dataset", revision=revision, hint=DOWNLOAD_HINT, error=DataNotFoundError
+        )
         try:
             from datasets import Audio, load_dataset
 
-            ds = load_dataset(HUB_ID, revision=self.options.revision, split=split)
+            ds = load_dataset(HUB_ID, revision=revision, split=split)
             return ds.cast_column("audio", Audio(decode=False))
         except ImportError:
             raise VoxevalError("Reading BERSt from the hub needs `pip install datasets`.") from None
         except Exception as exc:
             raise DataNotFoundError(
-                f"Could not load {HUB_ID} (revision {self.options.revision}, split {split}) "
+                f"Could not load {HUB_ID} (revision {revision}, split {split}) "
                 f"from the Hugging Face hub: {type(exc).__name__}: {exc}. {DOWNLOAD_HINT}"
             ) from None
 

@@ -31,6 +31,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from voxeval.errors import DataNotFoundError, VoxevalError
+from voxeval.hub import ensure_hub_reachable
 from voxeval.task import DatasetInfo, hash_files
 
 HUB_ID = "t1a5anu-anon/emonet-voice-bench"
@@ -270,6 +271,13 @@ def _dataset_rows(data: Any, name: str) -> Iterator[tuple[str, dict[str, Any]]]:
 
 def _load_hub(options: EmoNetOptions) -> tuple[list[Clip], DatasetInfo]:
     """The hub copy at options.revision (needs network; recorded as given: pin a commit sha)."""
+    hint = (
+        f"Download it (huggingface-cli download {HUB_ID} --repo-type dataset --local-dir DIR) "
+        "and pass --data-dir DIR."
+    )
+    ensure_hub_reachable(
+        HUB_ID, "dataset", revision=options.revision, hint=hint, error=DataNotFoundError
+    )
     try:
         from datasets import load_dataset
 
@@ -277,8 +285,7 @@ def _load_hub(options: EmoNetOptions) -> tuple[list[Clip], DatasetInfo]:
     except Exception as exc:
         raise DataNotFoundError(
             f"Could not read {HUB_ID} (revision {options.revision}) from the Hugging Face hub "
-            f"({type(exc).__name__}: {exc}). Download it (huggingface-cli download {HUB_ID} "
-            "--repo-type dataset --local-dir DIR) and pass --data-dir DIR."
+            f"({type(exc).__name__}: {exc}). {hint}"
         ) from None
     cache = _cache_dir(options, f"{HUB_ID}@{options.revision}")
     clips, warnings = _collect(_dataset_rows(data, HUB_ID), Path("."), cache, options)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from voxeval.errors import DataNotFoundError, VoxevalError
+from voxeval.hub import ensure_hub_reachable
 
 TARBALL = "https://dl.fbaipublicfiles.com/parlai/empatheticdialogues/empatheticdialogues.tar.gz"
 COLUMNS = ("conv_id", "utterance_idx", "context", "prompt", "speaker_idx", "utterance",
@@ -153,6 +154,12 @@ def _lines(numbers: list[int]) -> str:
 
 def read_hub_split(hub_id: str, revision: str, split: str) -> tuple[list[Row], str]:
     """Rows of a hub copy with the official columns, and the commit actually read."""
+    hint = (
+        f"Download the official {TARBALL.rsplit('/')[-1]} from {TARBALL}, extract it and pass "
+        "--data-dir (the folder holding empatheticdialogues/), or set --task-args "
+        "hub_id=...,revision=... to a parquet copy."
+    )
+    ensure_hub_reachable(hub_id, "dataset", revision=revision, hint=hint, error=DataNotFoundError)
     try:
         import datasets
 
@@ -160,9 +167,7 @@ def read_hub_split(hub_id: str, revision: str, split: str) -> tuple[list[Row], s
     except Exception as exc:  # offline, unknown repo, script refused: all mean "not here"
         raise DataNotFoundError(
             f"Could not load {hub_id}@{revision} ({HUB_SPLITS[split]}) from the Hugging Face "
-            f"hub: {type(exc).__name__}: {exc}. Download the official {TARBALL.rsplit('/')[-1]} "
-            f"from {TARBALL}, extract it and pass --data-dir (the folder holding "
-            "empatheticdialogues/), or set --task-args hub_id=...,revision=... to a parquet copy."
+            f"hub: {type(exc).__name__}: {exc}. {hint}"
         ) from None
     missing = [
         c

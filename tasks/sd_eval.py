@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field
 
 from voxeval.errors import DataNotFoundError, VoxevalError
 from voxeval.hookspecs import hookimpl
+from voxeval.hub import ensure_hub_reachable
 from voxeval.task import DatasetInfo, MetricSpec, Task, TaskGroup
 from voxeval.types import Sample, TaskKind
 
@@ -190,16 +191,20 @@ class SdEvalTask(Task):
         return [self.data_dir, nested] if nested.is_dir() else [self.data_dir]
 
     def _download(self) -> Path:
+        name, revision = f"{self.subset}.json", self.options.revision
+        hint = f"Drop hub=true and use a local copy. {self._how_to_get()}"
+        ensure_hub_reachable(
+            REPO_ID, "dataset", revision=revision, hint=hint, error=DataNotFoundError
+        )
         from huggingface_hub import hf_hub_download
 
-        name, revision = f"{self.subset}.json", self.options.revision
         try:
             path = hf_hub_download(REPO_ID, name, repo_type="dataset", revision=revision)
         except Exception as exc:  # offline, unknown revision, no access: all mean "not here"
             raise DataNotFoundError(
                 f"Could not fetch {name} of {REPO_ID} at revision {revision} from the Hugging "
-                f"Face hub ({type(exc).__name__}: {exc}). Check the network and HF_HUB_OFFLINE, "
-                f"or drop hub=true and use a local copy. {self._how_to_get()}"
+                f"Face hub ({type(exc).__name__}: {exc}). Check the network and HF_HUB_OFFLINE. "
+                f"{hint}"
             ) from None
         return Path(path)
 
