@@ -11,11 +11,20 @@ names; emotion_intensity → text plus scores read from a JSON object or "name: 
 from __future__ import annotations
 
 import copy
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
 from voxeval.adapter import AdapterArgs, TaskContext
+from voxeval.adapters.audio_chat_recipes import (
+    GENERIC,
+    Recipe,
+    conversation,
+    family_lines,
+    recipe_for,
+    text_ids,
+    trim,
+)
 from voxeval.adapters.encoder_slices import slice_batches
 from voxeval.adapters.hf_common import HFAdapter, HFArgs, to_mono_arrays
 from voxeval.adapters.hf_labels import find_label, parse_scores
@@ -26,6 +35,11 @@ from voxeval.types import ModelInput, Response, TaskKind, Usage
 class HFChatArgs(HFArgs):
     """Options of hf-audio-chat."""
 
+    dtype: Literal["auto", "float32", "float16", "bfloat16"] = Field(
+        "auto",
+        description="weights' dtype; auto: the checkpoint's own on a GPU (float16 where a "
+        "GPU lacks bfloat16), float32 on a CPU",
+    )
     max_new_tokens: int = Field(
         256, ge=1, le=1_000_000, description="most tokens generated per reply"
     )
@@ -50,12 +64,19 @@ class HFAudioChatAdapter(HFAdapter):
     """Audio-in, text-out chat models: batched, left-padded greedy generation."""
 
     name: ClassVar[str] = "hf-audio-chat"
-    description: ClassVar[str] = "transformers audio LLM (Qwen2-Audio style) via chat template"
+    description: ClassVar[str] = (
+        "transformers audio LLMs (Qwen, Voxtral, Phi-4, Gemma-3n…) via their processor"
+    )
     supports: ClassVar[frozenset[TaskKind]] = frozenset(
         {"asr", "dialogue", "classification", "emotion_intensity"}
     )
     Args: ClassVar[type[AdapterArgs]] = HFChatArgs
     args: HFChatArgs
+
+    @classmethod
+    def details(cls) -> dict[str, Any]:
+        """The audio-LLM families with a recipe, and what their tests show."""
+        return {"families": family_lines()}
 
     def prediction_args(self) -> dict[str, Any]:
         """With sampling the seed is drawn per batch, so batch_size then changes answers."""
@@ -69,46 +90,80 @@ class HFAudioChatAdapter(HFAdapter):
         self.processor: Any = None
         self.tokenizer: Any = None
         self.generation_config: Any = None
+        self.recipe: Recipe = GENERIC
 
     def _load(self) -> None:
         import transformers
         from transformers import AutoProcessor
-        from transformers.models.auto import modeling_auto
 
-        # transformers 5 groups audio/vision LLMs (Voxtral, Granite Speech...) here
-        multimodal = getattr(modeling_auto, "MODEL_FOR_MULTIMODAL_LM_MAPPING_NAMES", {})
         config = self.load_config()
-        kind = getattr(config, "model_type", None)
-        if kind == "qwen2_audio":
-            loader = transformers.Qwen2AudioForConditionalGeneration
-        elif kind in multimodal:
-            loader = transformers.AutoModelForMultimodalLM
-        elif getattr(config, "is_encoder_decoder", False):
-            loader = transformers.AutoModelForSeq2SeqLM
-        else:
-            loader = transformers.AutoModelForCausalLM
-        self.processor = self.load_processor(AutoProcessor)
+        self.recipe = recipe_for(getattr(config, "model_type", None))
+        self.recipe.check_requirements(self.args.model)
+        self.processor = self._load_processor(AutoProcessor)
         self.tokenizer = getattr(self.processor, "tokenizer", None)
-        if self.tokenizer is None or not hasattr(self.processor, "feature_extractor"):
+        # transformers names it either way (Phi-4 and Granite: audio_processor)
+        audio = getattr(self.processor, "audio_processor", None) or getattr(
+            self.processor, "feature_extractor", None
+        )
+        if self.tokenizer is None or audio is None:
             raise VoxevalError(
                 f"{self.args.model!r} has no audio processor (a tokenizer plus a feature "
-                "extractor): hf-audio-chat needs an audio LLM such as Qwen2-Audio."
+                "extractor): hf-audio-chat needs an audio LLM; `voxeval list models "
+                "hf-audio-chat` lists the known families."
             )
-        if not (getattr(self.processor, "chat_template", None) or self.tokenizer.chat_template):
+        template = getattr(self.processor, "chat_template", None) or getattr(
+            self.tokenizer, "chat_template", None
+        )
+        if template and not getattr(self.processor, "chat_template", None):
+            # Phi-4's processor drops chat_template.jinja on load; its tokenizer keeps it
+            self.processor.chat_template = template
+        if not (template or self.recipe.own_renderer):
             raise VoxevalError(
                 f"{self.args.model!r} has no chat template; hf-audio-chat needs one."
             )
         self.tokenizer.padding_side = "left"
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
-        self.model = self.load_model(loader, config=config, strict=True)
-        self.sampling_rate = int(getattr(self.processor.feature_extractor, "sampling_rate", 16000))
+        loader = getattr(transformers, self.recipe.model_class or generic_loader(config))
+        part = getattr(config, self.recipe.config_part) if self.recipe.config_part else config
+        self.model = self._load_weights(loader, part)
+        self.sampling_rate = int(getattr(audio, "sampling_rate", 16000))
         self.generation_config = self._generation_config()
-        # transformers 5 nests it in .model (Qwen2-Audio, Voxtral); older versions do not
-        inner = getattr(self.model, "model", None)
-        tower = getattr(self.model, "audio_tower", None) or getattr(inner, "audio_tower", None)
-        if tower is not None:
+        self.extra_info["family"] = self.recipe.family
+        if self.recipe.max_batch:
+            self.extra_info["clips_per_generate"] = self.recipe.max_batch
+        tower = audio_tower(self.model)
+        if tower is not None and self.recipe.slice_encoder:
             slice_batches(tower, self.encoder_slice())
+
+    def _load_processor(self, auto: Any) -> Any:
+        """AutoProcessor; Qwen Omni's without its video part where torchvision is missing."""
+        try:
+            return self.load_processor(auto)
+        except VoxevalError as exc:
+            if not (self.recipe.processor_class and "torchvision" in str(exc.__cause__).lower()):
+                raise
+        import transformers
+
+        from voxeval.adapters.audio_only import without_video
+
+        self.extra_info["video_processor"] = "not loaded (torchvision missing): audio only"
+        return self.load_processor(
+            without_video(getattr(transformers, self.recipe.processor_class))
+        )
+
+    def _load_weights(self, loader: Any, config: Any) -> Any:
+        """The model; a family whose vision tower needs timm loads without it when timm is
+        missing (audio evaluation never runs it)."""
+        if not self.recipe.vision_stub:
+            return self.load_model(loader, config=config, strict=True)
+        from voxeval.adapters.audio_only import gemma3n_vision_stub
+
+        with gemma3n_vision_stub() as stubbed:
+            model = self.load_model(loader, config=config, strict=True)
+        if stubbed:
+            self.extra_info["vision_tower"] = "not loaded (timm missing): audio and text only"
+        return model
 
     def _generation_config(self) -> Any:
         gen = copy.deepcopy(self.model.generation_config)
@@ -133,38 +188,36 @@ class HFAudioChatAdapter(HFAdapter):
         } | {"repetition_penalty": getattr(gen, "repetition_penalty", None)}
         return gen
 
-    def conversation(self, item: ModelInput) -> list[dict[str, Any]]:
-        """The chat messages for one input."""
-        messages: list[dict[str, Any]] = []
-        system = item.system or self.args.system_prompt
-        if system:
-            messages.append({"role": "system", "content": system})
-        content: list[dict[str, Any]] = []
-        if item.audio is not None:
-            content.append({"type": "audio"})
+    def conversation(self, item: ModelInput, audio: Any) -> list[dict[str, Any]]:
+        """The chat messages for one input (audio already mono at the model's rate)."""
         text = "\n\n".join(part for part in (item.prompt, item.text) if part)
-        if text:
-            content.append({"type": "text", "text": text})
-        messages.append({"role": "user", "content": content})
-        return messages
+        system = item.system or self.args.system_prompt
+        return conversation(self.recipe, audio, self.sampling_rate, text, system)
 
     def predict(self, batch: list[ModelInput], task: TaskContext) -> list[Response]:
-        """One left-padded generate call for the batch; new tokens decoded per input."""
+        """Left-padded generate calls (the family's most clips each); new tokens decoded."""
         self.load()
+        size = self.recipe.max_batch or len(batch)
+        return [
+            r for i in range(0, len(batch), size) for r in self._generate(batch[i : i + size], task)
+        ]
+
+    def _generate(self, batch: list[ModelInput], task: TaskContext) -> list[Response]:
         import torch
 
-        prompts = [
-            self.processor.apply_chat_template(
-                self.conversation(item), add_generation_prompt=True, tokenize=False
-            )
-            for item in batch
-        ]
-        with_audio = [item for item in batch if item.audio is not None]
-        kwargs: dict[str, Any] = {"text": prompts, "return_tensors": "pt", "padding": True}
-        if with_audio:
-            kwargs.update(audio=to_mono_arrays(with_audio, self.sampling_rate))
-            kwargs.update(sampling_rate=self.sampling_rate)
-        inputs = self.processor(**kwargs)
+        heard = [i for i in batch if i.audio is not None]
+        with_audio = iter(
+            trim(a, self.recipe.trim_to) for a in to_mono_arrays(heard, self.sampling_rate)
+        )
+        chats = [self.conversation(i, None if i.audio is None else next(with_audio)) for i in batch]
+        inputs = self.processor.apply_chat_template(
+            chats,
+            add_generation_prompt=True,
+            tokenize=True,
+            return_dict=True,
+            return_tensors="pt",
+            **self.recipe.template,
+        )
         feed = {
             k: v.to(self.device, self.torch_dtype) if v.is_floating_point() else v.to(self.device)
             for k, v in inputs.items()
@@ -173,8 +226,10 @@ class HFAudioChatAdapter(HFAdapter):
         with torch.inference_mode():
             if self.args.do_sample:
                 torch.manual_seed(self.args.seed)
-            out = self.model.generate(**feed, generation_config=self.generation_config)
-        new = out[:, feed["input_ids"].shape[1] :].cpu()
+            out = self.model.generate(
+                **feed, generation_config=self.generation_config, **self.recipe.generate
+            )
+        new = text_ids(out)[:, feed["input_ids"].shape[1] :].cpu()
         answers = self.tokenizer.batch_decode(new, skip_special_tokens=True)
         n_in = feed["attention_mask"].sum(dim=1).tolist()
         return [
@@ -197,3 +252,26 @@ class HFAudioChatAdapter(HFAdapter):
         if task.kind == "emotion_intensity":
             return Response(text=answer, scores=parse_scores(answer, task.labels), usage=usage)
         return Response(text=answer, usage=usage)
+
+
+def generic_loader(config: Any) -> str:
+    """The Auto class for a model type without a recipe."""
+    from transformers.models.auto import modeling_auto
+
+    # transformers 5 groups audio/vision LLMs here
+    multimodal = getattr(modeling_auto, "MODEL_FOR_MULTIMODAL_LM_MAPPING_NAMES", {})
+    if getattr(config, "model_type", None) in multimodal:
+        return "AutoModelForMultimodalLM"
+    if getattr(config, "is_encoder_decoder", False):
+        return "AutoModelForSeq2SeqLM"
+    return "AutoModelForCausalLM"
+
+
+def audio_tower(model: Any) -> Any:
+    """The audio encoder, where the family keeps it (None if not found)."""
+    for holder in (model, getattr(model, "model", None), getattr(model, "thinker", None)):
+        for name in ("audio_tower", "audio_encoder", "audio_model"):
+            tower = getattr(holder, name, None) if holder is not None else None
+            if tower is not None:
+                return tower
+    return None

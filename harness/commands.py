@@ -180,6 +180,7 @@ def _describe_one(args: argparse.Namespace) -> int:
             "description": cls.description,
             "supports": sorted(cls.supports),
             "plugin": ADAPTERS.owners()[args.name],
+            **cls.details(),
             "args": argument_rows(cls.Args, last=AdapterArgs.model_fields),
         }
         flag: str | None = "--model-args"

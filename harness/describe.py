@@ -85,6 +85,14 @@ def default_text(row: dict[str, Any]) -> str:
     return str(value) if isinstance(value, int | float) else json.dumps(value)
 
 
+def _value_text(value: Any, indent: int) -> str:
+    """A list on one line when short, else one item per line under the first."""
+    if not isinstance(value, list):
+        return str(value)
+    joined = ", ".join(map(str, value))
+    return joined if len(joined) <= 80 else ("\n" + " " * indent).join(map(str, value))
+
+
 def format_details(info: dict[str, Any], flag: str | None) -> str:
     """Header lines (every key but name and args), then the argument table (if a flag)."""
     from voxeval.summary import format_table
@@ -92,10 +100,7 @@ def format_details(info: dict[str, Any], flag: str | None) -> str:
     head = {k: v for k, v in info.items() if k not in ("name", "args")}
     width = max(map(len, head), default=0)
     lines = [info["name"]]
-    lines += [
-        f"  {key.ljust(width)}  {', '.join(v) if isinstance(v, list) else v}"
-        for key, v in head.items()
-    ]
+    lines += [f"  {key.ljust(width)}  {_value_text(v, width + 4)}" for key, v in head.items()]
     if flag is None:
         return "\n".join(lines)
     rows = [

@@ -11,6 +11,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from tests.tiny_audio_llms.templates import CHATML_TURNS, chat_template
+
 SENTENCES = [
     "Please remember to water the plants before you leave for work.",
     "The bakery on the corner sells fresh bread every morning.",
@@ -29,22 +31,14 @@ QWEN_SPECIALS = (
     "<|AUDIO|>",
     "<|audio_eos|>",
 )
-QWEN_CHAT_TEMPLATE = (
-    "{% set audio_count = namespace(value=0) %}"
-    "{% for message in messages %}"
-    "{% if loop.first and message['role'] != 'system' %}"
-    "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n"
-    "{% endif %}"
-    "<|im_start|>{{ message['role'] }}\n"
-    "{% if message['content'] is string %}{{ message['content'] }}<|im_end|>\n"
-    "{% else %}{% for content in message['content'] %}"
-    "{% if content['type'] == 'audio' %}"
-    "{% set audio_count.value = audio_count.value + 1 %}"
-    "Audio {{ audio_count.value }}: <|audio_bos|><|AUDIO|><|audio_eos|>\n"
-    "{% elif content['type'] == 'text' %}{{ content['text'] }}{% endif %}"
-    "{% endfor %}<|im_end|>\n{% endif %}"
-    "{% endfor %}"
-    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+# Qwen2-Audio's layout: ChatML turns, "You are a helpful assistant." when there is no system
+# turn, each clip numbered and on its own line: "Audio 1: <|audio_bos|><|AUDIO|><|audio_eos|>".
+QWEN_CHAT_TEMPLATE = chat_template(
+    turn_start=CHATML_TURNS,
+    turn_end="<|im_end|>\n",
+    audio="Audio {n}: <|audio_bos|><|AUDIO|><|audio_eos|>\n",
+    generation_prompt="<|im_start|>assistant\n",
+    default_system="You are a helpful assistant.",
 )
 
 
