@@ -48,6 +48,7 @@ class Recipe:
     processor_class: str | None = None  # loaded without its video part if torchvision is missing
     slice_encoder: bool = True  # False: the encoder takes packed clips, not a batch dimension
     trim_to: int = 1  # cut each clip to a multiple of this many samples (feature hop)
+    lora: tuple[str, str] | None = None  # (adapter name, checkpoint subfolder) loaded with peft
     requires: tuple[tuple[str, str], ...] = ()  # (module, how to install it)
     note: str = ""
 
@@ -136,9 +137,11 @@ RECIPES: tuple[Recipe, ...] = (
         model_types=("phi4_multimodal",),
         model_class="Phi4MultimodalForCausalLM",
         example="microsoft/Phi-4-multimodal-instruct",
+        status="tested: tiny random model, one clip per generate",
         max_batch=1,  # its conformer adds the pad mask as 0/1, not -inf: padding leaks in
-        note="one clip per call (padding leaks into its audio encoder); the real checkpoint's "
-        "speech LoRA needs peft",
+        lora=("speech", "speech-lora"),  # its speech skill, in the official checkpoint
+        note="one clip per call (padding leaks into its audio encoder); speech-lora/ loaded "
+        "with peft",
     ),
     Recipe(
         family="granite-speech",
@@ -182,7 +185,9 @@ def recipe_for(model_type: str | None) -> Recipe:
 
 def family_lines() -> list[str]:
     """One line per known family, for `voxeval list models hf-audio-chat`."""
-    return [f"{r.family} ({r.example}): {r.status}" for r in RECIPES]
+    return [
+        f"{r.family} ({r.example}): {r.status}" + (f"; {r.note}" if r.note else "") for r in RECIPES
+    ]
 
 
 def conversation(

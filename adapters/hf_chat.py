@@ -1,16 +1,20 @@
-"""hf-audio-chat: audio LLMs through transformers (Qwen2-Audio is the tested path).
+"""hf-audio-chat: audio LLMs through transformers, driven by each model's own processor.
 
-Each input becomes a conversation rendered by the processor's chat template: an optional
-system message (ModelInput.system, else the `system_prompt` arg), then a user turn with the
-audio and the text (the task's prompt, then the sample's text). A batch is one left-padded
-`generate` call; only the new tokens are decoded. Greedy unless do_sample=true.
-Task kinds: asr and dialogue → text; classification → text plus the task label the answer
-names; emotion_intensity → text plus scores read from a JSON object or "name: n" lines.
+Each input becomes chat messages: an optional system message (ModelInput.system, else the
+`system_prompt` arg), then a user turn with the clip and the text (the task's prompt, then the
+sample's text). The processor's `apply_chat_template(tokenize=True, return_dict=True)` renders
+and encodes a batch, one left-padded `generate` answers it, and only the new tokens are
+decoded. Greedy unless do_sample=true. What differs per family (Qwen2-Audio, Qwen Omni,
+Voxtral, Gemma-3n, Phi-4, Granite, Audio Flamingo 3, GLM-ASR) is a recipe in
+audio_chat_recipes.py. Task kinds: asr and dialogue → text; classification → text plus the
+task label the answer names; emotion_intensity → text plus scores read from the answer.
 """
 
 from __future__ import annotations
 
 import copy
+import importlib.util
+from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field
@@ -26,7 +30,7 @@ from voxeval.adapters.audio_chat_recipes import (
     trim,
 )
 from voxeval.adapters.encoder_slices import slice_batches
-from voxeval.adapters.hf_common import HFAdapter, HFArgs, to_mono_arrays
+from voxeval.adapters.hf_common import HFAdapter, HFArgs, looks_like_path, to_mono_arrays
 from voxeval.adapters.hf_labels import find_label, parse_scores
 from voxeval.errors import VoxevalError
 from voxeval.types import ModelInput, Response, TaskKind, Usage
@@ -100,6 +104,23 @@ class HFAudioChatAdapter(HFAdapter):
         self.recipe = recipe_for(getattr(config, "model_type", None))
         self.recipe.check_requirements(self.args.model)
         self.processor = self._load_processor(AutoProcessor)
+        audio = self._check_processor()
+        loader = getattr(transformers, self.recipe.model_class or generic_loader(config))
+        part = getattr(config, self.recipe.config_part) if self.recipe.config_part else config
+        self.model = self._load_weights(loader, part)
+        if self.recipe.lora:
+            self._load_lora(*self.recipe.lora)
+        self.sampling_rate = int(getattr(audio, "sampling_rate", 16000))
+        self.generation_config = self._generation_config()
+        self.extra_info["family"] = self.recipe.family
+        if self.recipe.max_batch:
+            self.extra_info["clips_per_generate"] = self.recipe.max_batch
+        tower = audio_tower(self.model)
+        if tower is not None and self.recipe.slice_encoder:
+            slice_batches(tower, self.encoder_slice())
+
+    def _check_processor(self) -> Any:
+        """Tokenizer (left padding), chat template and audio processor, or a clear error."""
         self.tokenizer = getattr(self.processor, "tokenizer", None)
         # transformers names it either way (Phi-4 and Granite: audio_processor)
         audio = getattr(self.processor, "audio_processor", None) or getattr(
@@ -124,17 +145,7 @@ class HFAudioChatAdapter(HFAdapter):
         self.tokenizer.padding_side = "left"
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
-        loader = getattr(transformers, self.recipe.model_class or generic_loader(config))
-        part = getattr(config, self.recipe.config_part) if self.recipe.config_part else config
-        self.model = self._load_weights(loader, part)
-        self.sampling_rate = int(getattr(audio, "sampling_rate", 16000))
-        self.generation_config = self._generation_config()
-        self.extra_info["family"] = self.recipe.family
-        if self.recipe.max_batch:
-            self.extra_info["clips_per_generate"] = self.recipe.max_batch
-        tower = audio_tower(self.model)
-        if tower is not None and self.recipe.slice_encoder:
-            slice_batches(tower, self.encoder_slice())
+        return audio
 
     def _load_processor(self, auto: Any) -> Any:
         """AutoProcessor; Qwen Omni's without its video part where torchvision is missing."""
@@ -164,6 +175,40 @@ class HFAudioChatAdapter(HFAdapter):
         if stubbed:
             self.extra_info["vision_tower"] = "not loaded (timm missing): audio and text only"
         return model
+
+    def _load_lora(self, name: str, subfolder: str) -> None:
+        """Load and activate the checkpoint's LoRA in `subfolder` (peft), where it has one."""
+        if not self._has_file(f"{subfolder}/adapter_config.json"):
+            self.extra_info["lora"] = f"none: the checkpoint has no {subfolder}/"
+            return
+        if importlib.util.find_spec("peft") is None:
+            raise VoxevalError(
+                f"{self.args.model!r} keeps its {name} skill in a LoRA ({subfolder}/), which "
+                "needs peft: pip install peft (or pip install 'voxeval[local]')."
+            )
+        from peft import PeftModel
+
+        revision = {"revision": self.args.revision} if self.args.revision else {}
+        with self.loading(f"{subfolder} LoRA"):
+            wrapped = PeftModel.from_pretrained(
+                self.model, self.source, subfolder=subfolder, adapter_name=name, **revision
+            )
+            # merged into the weights: inference then costs what the base model costs
+            self.model = wrapped.merge_and_unload()
+        self.extra_info["lora"] = subfolder
+
+    def _has_file(self, name: str) -> bool:
+        """Whether the model folder or hub repo holds `name` (hub: one small download)."""
+        if looks_like_path(self.args.model):
+            return (Path(self.source) / name).is_file()
+        from huggingface_hub import hf_hub_download
+        from huggingface_hub.errors import EntryNotFoundError
+
+        try:
+            hf_hub_download(self.source, name, revision=self.args.revision)
+        except EntryNotFoundError:
+            return False
+        return True
 
     def _generation_config(self) -> Any:
         gen = copy.deepcopy(self.model.generation_config)

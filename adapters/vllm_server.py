@@ -140,22 +140,9 @@ class VllmAdapter(Adapter):
     supports = OpenAICompatAdapter.supports
     Args: ClassVar[type[AdapterArgs]] = VllmArgs
     # How fast or where the server runs, never what it answers.
-    speed_args: ClassVar[frozenset[str]] = frozenset(
-        {
-            "batch_size",
-            "concurrency",
-            "timeout_s",
-            "max_retries",
-            "backoff_base_s",
-            "backoff_max_s",
-            "api_key_env",
-            "port",
-            "startup_timeout_s",
-            "stop_grace_s",
-            "vllm_bin",
-            "gpu_memory_utilization",
-        }
-    )
+    speed_args: ClassVar[frozenset[str]] = (
+        OpenAICompatAdapter.speed_args - {"price_input", "price_output"}
+    ) | {"port", "startup_timeout_s", "stop_grace_s", "vllm_bin", "gpu_memory_utilization"}
     args: VllmArgs
 
     def __init__(self, args: VllmArgs) -> None:

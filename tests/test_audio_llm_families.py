@@ -225,3 +225,50 @@ def test_on_a_gpu_auto_dtype_and_device_map_follow_the_checkpoint(built, clips, 
     assert info["device_map"] and all(k.startswith(("0", "cuda")) for k in info["device_map"])
     out = model.predict(items(clips, prompt="Transcribe the audio."), ASR)
     assert all(r.error is None and isinstance(r.text, str) for r in out)
+
+
+# -- LoRA skills (Phi-4-multimodal's speech-lora/) -------------------------------------------
+
+
+def with_speech_lora(folder: Path, out: Path) -> Path:
+    """A copy of a tiny Phi-4 folder with a random (non-zero) LoRA in speech-lora/."""
+    import shutil
+
+    peft = pytest.importorskip("peft")
+    from transformers import Phi4MultimodalForCausalLM
+
+    shutil.copytree(folder, out)
+    base = Phi4MultimodalForCausalLM.from_pretrained(out)
+    config = peft.LoraConfig(
+        r=4,
+        lora_alpha=8,
+        target_modules=r".*model\.layers\.\d+\.self_attn\.(qkv_proj|o_proj)",
+        init_lora_weights=False,  # random B: the LoRA changes answers, as a trained one does
+    )
+    peft.get_peft_model(base, config).save_pretrained(out / "speech-lora")
+    return out
+
+
+def test_a_checkpoints_speech_lora_is_loaded_and_recorded(built, clips, tmp_path):
+    plain = built("phi-4-multimodal")
+    lora = with_speech_lora(plain, tmp_path / "phi4-lora")
+    answers = {}
+    for name, folder in (("plain", plain), ("lora", lora)):
+        model = ADAPTERS.get("hf-audio-chat").from_args({"model": str(folder), "max_new_tokens": 6})
+        model.load()
+        answers[name] = [r.text for r in model.predict(items(clips, prompt="Hi."), ASR)]
+        info = model.model_info()
+        expected = "speech-lora" if name == "lora" else "none: the checkpoint has no speech-lora/"
+        assert info["lora"] == expected
+    assert answers["lora"] != answers["plain"]
+
+
+def test_a_lora_without_peft_says_what_to_install(built, tmp_path, monkeypatch):
+    lora = with_speech_lora(built("phi-4-multimodal"), tmp_path / "phi4-lora")
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "peft" else real(name, *a)
+    )
+    model = ADAPTERS.get("hf-audio-chat").from_args({"model": str(lora)})
+    with pytest.raises(VoxevalError, match=r"speech skill in a LoRA.*pip install peft"):
+        model.load()
