@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tests.tiny_audio_llms.templates import CHATML_TURNS, chat_template
+from tests.tiny_audio_llms.templates import chatml_template
 
 SENTENCES = [
     "Please remember to water the plants before you leave for work.",
@@ -33,13 +33,30 @@ QWEN_SPECIALS = (
 )
 # Qwen2-Audio's layout: ChatML turns, "You are a helpful assistant." when there is no system
 # turn, each clip numbered and on its own line: "Audio 1: <|audio_bos|><|AUDIO|><|audio_eos|>".
-QWEN_CHAT_TEMPLATE = chat_template(
-    turn_start=CHATML_TURNS,
-    turn_end="<|im_end|>\n",
-    audio="Audio {n}: <|audio_bos|><|AUDIO|><|audio_eos|>\n",
-    generation_prompt="<|im_start|>assistant\n",
-    default_system="You are a helpful assistant.",
+QWEN_CHAT_TEMPLATE = chatml_template(
+    "Audio {n}: <|audio_bos|><|AUDIO|><|audio_eos|>\n", "You are a helpful assistant."
 )
+# Config keys of the tiny decoders and audio encoders that the audio-LLM builders share.
+TINY_DECODER = {
+    "hidden_size": 32,
+    "intermediate_size": 64,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 2,
+    "num_key_value_heads": 1,
+}
+TINY_WHISPER_ENCODER = {  # Qwen2-Audio's and the Qwen Omni models' Whisper-style encoders
+    "d_model": 32,
+    "encoder_layers": 2,
+    "encoder_attention_heads": 2,
+    "encoder_ffn_dim": 64,
+    "num_mel_bins": 128,
+}
+TINY_AUDIO_ENCODER = {  # encoders with transformers' usual key names (no intermediate size)
+    "hidden_size": 32,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 2,
+    "num_mel_bins": 128,
+}
 
 
 def _byte_bpe(vocab_size: int, specials: list[str]) -> tuple[dict[str, int], list]:
@@ -78,6 +95,48 @@ def _seed(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def qwen_style_tokenizer(
+    specials: tuple[str, ...],
+    vocab_size: int | None = None,
+    *,
+    bpe_size: int = 500,
+    named: dict[str, str] | None = None,
+) -> Any:
+    """A Qwen2 tokenizer: byte-level BPE on SENTENCES, padded to `vocab_size`, with `specials`.
+
+    `specials[0]` is the pad token ("<|endoftext|>"), the others are added as special tokens;
+    eos is "<|im_end|>". `named` gives some of them names (e.g. "audio_token").
+    """
+    from transformers import Qwen2TokenizerFast
+
+    vocab, merges = _byte_bpe(bpe_size, list(specials))
+    tokenizer = Qwen2TokenizerFast(
+        vocab=_pad_vocab(vocab, vocab_size),
+        merges=merges,
+        unk_token=None,
+        bos_token=None,
+        eos_token="<|im_end|>",
+        pad_token="<|endoftext|>",
+        extra_special_tokens=named or {},
+    )
+    tokenizer.add_special_tokens(
+        {"additional_special_tokens": list(specials[1:])}, replace_extra_special_tokens=False
+    )
+    return tokenizer
+
+
+def save_tiny(out: Path, model: Any, processor: Any, **generation: Any) -> Path:
+    """Give `model` a GenerationConfig(**generation); save it and `processor` (if any) to `out`."""
+    from transformers import GenerationConfig
+
+    model.generation_config = GenerationConfig(**generation)
+    out.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(out)
+    if processor is not None:
+        processor.save_pretrained(out)
+    return out
+
+
 def build_whisper(
     out: Path,
     *,
@@ -98,7 +157,6 @@ def build_whisper(
     for the English-only Whisper), so that the output layer costs what the real one does.
     """
     from transformers import (
-        GenerationConfig,
         WhisperConfig,
         WhisperFeatureExtractor,
         WhisperForConditionalGeneration,
@@ -161,11 +219,8 @@ def build_whisper(
     if multilingual:
         gen["lang_to_id"] = {t: ids[t] for t in langs}
         gen["task_to_id"] = {"transcribe": ids["<|transcribe|>"], "translate": ids["<|translate|>"]}
-    model.generation_config = GenerationConfig(**gen)
-    out.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(out)
-    WhisperProcessor(WhisperFeatureExtractor(), tokenizer).save_pretrained(out)
-    return out
+    processor = WhisperProcessor(WhisperFeatureExtractor(), tokenizer)
+    return save_tiny(out, model, processor, **gen)
 
 
 def _wav2vec2_config(**extra: Any) -> Any:
@@ -265,25 +320,13 @@ def build_qwen2_audio(
     pads the vocabulary with filler tokens (benches build real models' shapes this way).
     """
     from transformers import (
-        GenerationConfig,
         Qwen2AudioConfig,
         Qwen2AudioForConditionalGeneration,
         Qwen2AudioProcessor,
-        Qwen2TokenizerFast,
         WhisperFeatureExtractor,
     )
 
-    vocab, merges = _byte_bpe(500, list(QWEN_SPECIALS))
-    vocab = _pad_vocab(vocab, vocab_size)
-    tokenizer = Qwen2TokenizerFast(
-        vocab=vocab,
-        merges=merges,
-        unk_token=None,
-        bos_token=None,
-        eos_token="<|im_end|>",
-        pad_token="<|endoftext|>",
-    )
-    tokenizer.add_special_tokens({"additional_special_tokens": list(QWEN_SPECIALS[1:])})
+    tokenizer = qwen_style_tokenizer(QWEN_SPECIALS, vocab_size)
     tokenizer.padding_side = "left"
     feature_extractor = WhisperFeatureExtractor(feature_size=128)
     processor = Qwen2AudioProcessor(
@@ -296,22 +339,14 @@ def build_qwen2_audio(
     config = Qwen2AudioConfig(
         audio_config={
             "model_type": "qwen2_audio_encoder",
-            "d_model": 32,
-            "encoder_layers": 2,
-            "encoder_attention_heads": 2,
-            "encoder_ffn_dim": 64,
-            "num_mel_bins": 128,
+            **TINY_WHISPER_ENCODER,
             "max_source_positions": 1500,
         }
         | (audio or {}),
         text_config={
             "model_type": "qwen2",
             "vocab_size": len(tokenizer),
-            "hidden_size": 32,
-            "intermediate_size": 64,
-            "num_hidden_layers": 2,
-            "num_attention_heads": 2,
-            "num_key_value_heads": 1,
+            **TINY_DECODER,
             "max_position_embeddings": 1024,
             "pad_token_id": pad_id,
             "eos_token_id": eos_id,
@@ -320,13 +355,15 @@ def build_qwen2_audio(
         audio_token_index=audio_id,
     )
     model = Qwen2AudioForConditionalGeneration(config).eval()
-    model.generation_config = GenerationConfig(
-        eos_token_id=eos_id, pad_token_id=pad_id, do_sample=False, max_new_tokens=16
+    return save_tiny(
+        out,
+        model,
+        processor,
+        eos_token_id=eos_id,
+        pad_token_id=pad_id,
+        do_sample=False,
+        max_new_tokens=16,
     )
-    out.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(out)
-    processor.save_pretrained(out)
-    return out
 
 
 BUILDERS = {

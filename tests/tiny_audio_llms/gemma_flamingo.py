@@ -20,8 +20,17 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tests.tiny_audio_llms.templates import CHATML_TURNS, chat_template
-from tests.tiny_models import SENTENCES, _byte_bpe, _pad_vocab, _seed
+from tests.tiny_audio_llms.templates import chat_template, chatml_template
+from tests.tiny_models import (
+    SENTENCES,
+    TINY_AUDIO_ENCODER,
+    TINY_DECODER,
+    _byte_bpe,
+    _pad_vocab,
+    _seed,
+    qwen_style_tokenizer,
+    save_tiny,
+)
 from voxeval.adapters.audio_only import gemma3n_vision_stub
 
 # --------------------------------------------------------------------------------------------
@@ -103,7 +112,6 @@ def build_gemma3n(
         Gemma3nForConditionalGeneration,
         Gemma3nProcessor,
         GemmaTokenizer,
-        GenerationConfig,
         SiglipImageProcessorPil,
     )
     from transformers.utils import is_timm_available
@@ -150,12 +158,8 @@ def build_gemma3n(
         text_config={
             "vocab_size": audio_offset + mm_size,
             "vocab_size_per_layer_input": text_vocab_size,
-            "hidden_size": 32,
-            "intermediate_size": 64,
-            "num_hidden_layers": 2,
+            **TINY_DECODER,
             "layer_types": ["sliding_attention", "full_attention"],
-            "num_attention_heads": 2,
-            "num_key_value_heads": 1,
             "head_dim": 16,
             "hidden_size_per_layer_input": 8,
             "laurel_rank": 4,
@@ -202,7 +206,10 @@ def build_gemma3n(
         # last, so that the audio and text weights are the same with and without timm.
         model.model.vision_tower = AutoModel.from_config(config.vision_config).eval()
     # As google/gemma-3n-E2B-it's generation_config.json: sampling by default, two stop ids.
-    model.generation_config = GenerationConfig(
+    return save_tiny(
+        out,
+        model,
+        processor,
         bos_token_id=ids["<bos>"],
         eos_token_id=[ids["<eos>"], ids["<end_of_turn>"]],
         pad_token_id=ids["<pad>"],
@@ -210,10 +217,6 @@ def build_gemma3n(
         top_k=64,
         top_p=0.95,
     )
-    out.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(out)
-    processor.save_pretrained(out)
-    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -223,13 +226,7 @@ def build_gemma3n(
 AF3_SPECIALS = ("<|endoftext|>", "<|im_start|>", "<|im_end|>", "<sound>")
 # Audio Flamingo 3's layout: ChatML turns with Qwen's default system turn, each clip one <sound>
 # (the processor expands it to one token per frame); the adapter puts the clip before the text.
-AF3_CHAT_TEMPLATE = chat_template(
-    turn_start=CHATML_TURNS,
-    turn_end="<|im_end|>\n",
-    audio="<sound>",
-    generation_prompt="<|im_start|>assistant\n",
-    default_system="You are a helpful assistant.",
-)
+AF3_CHAT_TEMPLATE = chatml_template("<sound>", "You are a helpful assistant.")
 
 
 def build_audio_flamingo3(
@@ -253,22 +250,10 @@ def build_audio_flamingo3(
         AudioFlamingo3Config,
         AudioFlamingo3ForConditionalGeneration,
         AudioFlamingo3Processor,
-        GenerationConfig,
-        Qwen2TokenizerFast,
         WhisperFeatureExtractor,
     )
 
-    vocab, merges = _byte_bpe(500, list(AF3_SPECIALS))
-    vocab = _pad_vocab(vocab, vocab_size)
-    tokenizer = Qwen2TokenizerFast(
-        vocab=vocab,
-        merges=merges,
-        unk_token=None,
-        bos_token=None,
-        eos_token="<|im_end|>",
-        pad_token="<|endoftext|>",
-    )
-    tokenizer.add_special_tokens({"additional_special_tokens": list(AF3_SPECIALS[1:])})
+    tokenizer = qwen_style_tokenizer(AF3_SPECIALS, vocab_size)
     tokenizer.padding_side = "left"
     processor = AudioFlamingo3Processor(
         feature_extractor=WhisperFeatureExtractor(feature_size=128, return_attention_mask=True),
@@ -279,10 +264,7 @@ def build_audio_flamingo3(
     config = AudioFlamingo3Config(
         audio_config={
             "model_type": "audioflamingo3_encoder",
-            "num_mel_bins": 128,
-            "hidden_size": 32,
-            "num_hidden_layers": 2,
-            "num_attention_heads": 2,
+            **TINY_AUDIO_ENCODER,
             "intermediate_size": 64,
             "max_source_positions": 1500,
             "initializer_range": initializer_range,
@@ -291,11 +273,7 @@ def build_audio_flamingo3(
         text_config={
             "model_type": "qwen2",
             "vocab_size": len(tokenizer),
-            "hidden_size": 32,
-            "intermediate_size": 64,
-            "num_hidden_layers": 2,
-            "num_attention_heads": 2,
-            "num_key_value_heads": 1,
+            **TINY_DECODER,
             "max_position_embeddings": 2048,
             "initializer_range": initializer_range,
             "bos_token_id": ids["<|endoftext|>"],
@@ -308,7 +286,10 @@ def build_audio_flamingo3(
     _seed(seed)
     model = AudioFlamingo3ForConditionalGeneration(config).eval()
     # As nvidia/audio-flamingo-3-hf's generation_config.json (convert_audioflamingo3_to_hf.py).
-    model.generation_config = GenerationConfig(
+    return save_tiny(
+        out,
+        model,
+        processor,
         bos_token_id=ids["<|endoftext|>"],
         eos_token_id=[ids["<|im_end|>"], ids["<|endoftext|>"]],
         pad_token_id=ids["<|endoftext|>"],
@@ -318,10 +299,6 @@ def build_audio_flamingo3(
         top_k=20,
         top_p=0.8,
     )
-    out.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(out)
-    processor.save_pretrained(out)
-    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -379,7 +356,6 @@ def build_glm_asr(
     """
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers
     from transformers import (
-        GenerationConfig,
         GlmAsrConfig,
         GlmAsrForConditionalGeneration,
         GlmAsrProcessor,
@@ -407,27 +383,19 @@ def build_glm_asr(
     )
     ids = {t: tokenizer.convert_tokens_to_ids(t) for t in GLM_SPECIALS}
     stop_ids = [ids["<|endoftext|>"], ids["<|user|>"], ids["<|observation|>"]]
-    hidden = 32
     config = GlmAsrConfig(
         audio_config={
             "model_type": "glmasr_encoder",
-            "hidden_size": hidden,
-            "intermediate_size": 4 * hidden,
-            "num_hidden_layers": 2,
-            "num_attention_heads": 2,
+            **TINY_AUDIO_ENCODER,
+            "intermediate_size": 4 * TINY_AUDIO_ENCODER["hidden_size"],
             "max_position_embeddings": 1500,
-            "num_mel_bins": 128,
             "initializer_range": initializer_range,
         }
         | (audio or {}),
         text_config={
             "model_type": "llama",
             "vocab_size": len(tokenizer),
-            "hidden_size": hidden,
-            "intermediate_size": 64,
-            "num_hidden_layers": 2,
-            "num_attention_heads": 2,
-            "num_key_value_heads": 1,
+            **TINY_DECODER,
             "max_position_embeddings": 2048,
             "initializer_range": initializer_range,
             "eos_token_id": stop_ids,
@@ -438,13 +406,14 @@ def build_glm_asr(
     )
     _seed(seed)
     model = GlmAsrForConditionalGeneration(config).eval()
-    model.generation_config = GenerationConfig(
-        eos_token_id=stop_ids, pad_token_id=ids["<|endoftext|>"], do_sample=False
+    return save_tiny(
+        out,
+        model,
+        processor,
+        eos_token_id=stop_ids,
+        pad_token_id=ids["<|endoftext|>"],
+        do_sample=False,
     )
-    out.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(out)
-    processor.save_pretrained(out)
-    return out
 
 
 BUILDERS = {

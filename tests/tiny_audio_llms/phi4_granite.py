@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.tiny_audio_llms.templates import chat_template
-from tests.tiny_models import _byte_bpe, _seed
+from tests.tiny_models import TINY_DECODER, _byte_bpe, _seed, save_tiny
 
 PHI4_ENDOFTEXT = "<|endoftext|>"
 PHI4_IMAGE = "<|endoftext10|>"
@@ -61,6 +61,26 @@ GRANITE_CHAT_TEMPLATE = chat_template(
     audio=GRANITE_AUDIO,
     generation_prompt="<|start_of_role|>assistant<|end_of_role|>",
 )
+
+
+def _gpt2_tokenizer(specials: list[str], added: list[str], **names: Any) -> Any:
+    """A GPT2Tokenizer (byte-level BPE on SENTENCES with `specials`, `specials[0]` as unk, bos,
+    eos and pad) with `added` added as special tokens; `names` go to the constructor."""
+    from transformers import GPT2Tokenizer
+
+    vocab, merges = _byte_bpe(500, specials)
+    eot = specials[0]
+    tokenizer = GPT2Tokenizer(
+        vocab=vocab,
+        merges=merges,
+        unk_token=eot,
+        bos_token=eot,
+        eos_token=eot,
+        pad_token=eot,
+        **names,
+    )
+    tokenizer.add_special_tokens({"additional_special_tokens": added})
+    return tokenizer
 
 
 def _phi4_image_processor() -> Any:
@@ -88,8 +108,6 @@ def build_phi4_multimodal(out: Path, seed: int = 0) -> Path:
     greedy output depends on the audio (at 0.02 every clip decodes to one repeated token).
     """
     from transformers import (
-        GenerationConfig,
-        GPT2Tokenizer,
         Phi4MultimodalConfig,
         Phi4MultimodalFeatureExtractor,
         Phi4MultimodalForCausalLM,
@@ -97,17 +115,11 @@ def build_phi4_multimodal(out: Path, seed: int = 0) -> Path:
     )
 
     specials = [PHI4_ENDOFTEXT, PHI4_IMAGE, PHI4_AUDIO, *PHI4_ROLES]
-    vocab, merges = _byte_bpe(500, specials)
-    tokenizer = GPT2Tokenizer(
-        vocab=vocab,
-        merges=merges,
-        unk_token=PHI4_ENDOFTEXT,
-        bos_token=PHI4_ENDOFTEXT,
-        eos_token=PHI4_ENDOFTEXT,
-        pad_token=PHI4_ENDOFTEXT,
+    tokenizer = _gpt2_tokenizer(
+        specials,
+        list(PHI4_ROLES),
         extra_special_tokens={"image_token": PHI4_IMAGE, "audio_token": PHI4_AUDIO},
     )
-    tokenizer.add_special_tokens({"additional_special_tokens": list(PHI4_ROLES)})
     processor = Phi4MultimodalProcessor(
         image_processor=_phi4_image_processor(),
         audio_processor=Phi4MultimodalFeatureExtractor(),
@@ -121,11 +133,7 @@ def build_phi4_multimodal(out: Path, seed: int = 0) -> Path:
     _seed(seed)
     config = Phi4MultimodalConfig(
         vocab_size=len(tokenizer),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        num_key_value_heads=1,
+        **TINY_DECODER,
         max_position_embeddings=131072,
         original_max_position_embeddings=4096,
         rope_parameters={
@@ -162,13 +170,15 @@ def build_phi4_multimodal(out: Path, seed: int = 0) -> Path:
         },
     )
     model = Phi4MultimodalForCausalLM(config).eval()
-    model.generation_config = GenerationConfig(
-        bos_token_id=eot, eos_token_id=[eot, end], pad_token_id=eot, do_sample=False
+    return save_tiny(
+        out,
+        model,
+        processor,
+        bos_token_id=eot,
+        eos_token_id=[eot, end],
+        pad_token_id=eot,
+        do_sample=False,
     )
-    out.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(out)
-    processor.save_pretrained(out)
-    return out
 
 
 @contextmanager
@@ -205,8 +215,6 @@ def build_granite_speech(out: Path, seed: int = 0) -> Path:
     that greedy output depends on the audio.
     """
     from transformers import (
-        GenerationConfig,
-        GPT2Tokenizer,
         GraniteSpeechConfig,
         GraniteSpeechFeatureExtractor,
         GraniteSpeechForConditionalGeneration,
@@ -214,16 +222,7 @@ def build_granite_speech(out: Path, seed: int = 0) -> Path:
     )
 
     specials = [GRANITE_EOT, *GRANITE_ROLES, GRANITE_AUDIO]
-    vocab, merges = _byte_bpe(500, specials)
-    tokenizer = GPT2Tokenizer(
-        vocab=vocab,
-        merges=merges,
-        unk_token=GRANITE_EOT,
-        bos_token=GRANITE_EOT,
-        eos_token=GRANITE_EOT,
-        pad_token=GRANITE_EOT,
-    )
-    tokenizer.add_special_tokens({"additional_special_tokens": [*GRANITE_ROLES, GRANITE_AUDIO]})
+    tokenizer = _gpt2_tokenizer(specials, specials[1:])
     with _granite_extractor_without_torchaudio():
         extractor = GraniteSpeechFeatureExtractor()
     processor = GraniteSpeechProcessor(
@@ -238,11 +237,7 @@ def build_granite_speech(out: Path, seed: int = 0) -> Path:
         text_config={
             "model_type": "granite",
             "vocab_size": len(tokenizer),
-            "hidden_size": 32,
-            "intermediate_size": 64,
-            "num_hidden_layers": 2,
-            "num_attention_heads": 2,
-            "num_key_value_heads": 1,
+            **TINY_DECODER,
             "max_position_embeddings": 4096,
             "bos_token_id": eot,
             "eos_token_id": eot,
@@ -277,10 +272,12 @@ def build_granite_speech(out: Path, seed: int = 0) -> Path:
         window_size=15,
     )
     model = GraniteSpeechForConditionalGeneration(config).eval()
-    model.generation_config = GenerationConfig(
-        bos_token_id=eot, eos_token_id=eot, pad_token_id=eot, do_sample=False
+    return save_tiny(
+        out,
+        model,
+        processor,
+        bos_token_id=eot,
+        eos_token_id=eot,
+        pad_token_id=eot,
+        do_sample=False,
     )
-    out.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(out)
-    processor.save_pretrained(out)
-    return out

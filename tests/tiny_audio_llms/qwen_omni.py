@@ -31,8 +31,14 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tests.tiny_audio_llms.templates import CHATML_TURNS, chat_template
-from tests.tiny_models import _byte_bpe, _pad_vocab, _seed
+from tests.tiny_audio_llms.templates import chatml_template
+from tests.tiny_models import (
+    TINY_DECODER,
+    TINY_WHISPER_ENCODER,
+    _seed,
+    qwen_style_tokenizer,
+    save_tiny,
+)
 
 OMNI_SPECIALS = (
     "<|endoftext|>",
@@ -61,43 +67,32 @@ OMNI_NAMED_TOKENS = {
 }
 # Qwen2.5-Omni's layout: ChatML turns, "You are a helpful assistant." when there is no system
 # turn, each clip as <|audio_bos|><|AUDIO|><|audio_eos|> in its place among the text.
-QWEN2_5_OMNI_CHAT_TEMPLATE = chat_template(
-    turn_start=CHATML_TURNS,
-    turn_end="<|im_end|>\n",
-    audio="<|audio_bos|><|AUDIO|><|audio_eos|>",
-    generation_prompt="<|im_start|>assistant\n",
-    default_system="You are a helpful assistant.",
+QWEN2_5_OMNI_CHAT_TEMPLATE = chatml_template(
+    "<|audio_bos|><|AUDIO|><|audio_eos|>", "You are a helpful assistant."
 )
+# The omni models' tiny vision towers (vision_config keys both versions share).
+TINY_OMNI_VISION = {
+    "depth": 2,
+    "hidden_size": 32,
+    "intermediate_size": 64,
+    "num_heads": 2,
+    "out_hidden_size": 32,
+}
 
 
-def _omni_tokenizer(specials: tuple[str, ...], named: dict[str, str], vocab_size: int) -> Any:
-    """A Qwen2 tokenizer (byte-level BPE on SENTENCES) whose specials carry the omni names."""
-    from transformers import Qwen2TokenizerFast
-
-    vocab, merges = _byte_bpe(vocab_size, list(specials))
-    vocab = _pad_vocab(vocab, vocab_size)
-    tokenizer = Qwen2TokenizerFast(
-        vocab=vocab,
-        merges=merges,
-        unk_token=None,
-        bos_token=None,
-        eos_token="<|im_end|>",
-        pad_token="<|endoftext|>",
-        extra_special_tokens=named,
-    )
-    tokenizer.add_special_tokens(
-        {"additional_special_tokens": list(specials[1:])}, replace_extra_special_tokens=False
-    )
-    return tokenizer
-
-
-def _save_omni_processor(
-    out: Path, tokenizer: Any, chat_template: str, processor_class: str, chunk_length: int = 300
+def _save_omni(
+    out: Path,
+    model: Any,
+    tokenizer: Any,
+    chat_template: str,
+    processor_class: str,
+    chunk_length: int = 300,
 ) -> None:
-    """Write the processor files in the layout of the Qwen Omni checkpoints on the hub.
+    """Save `model` (greedy generation config) and the processor files of the hub checkpoints.
 
-    That is tokenizer files, one preprocessor_config.json holding the WhisperFeatureExtractor's
-    and the Qwen2VL image processor's keys with "processor_class", and chat_template.json.
+    The processor files are tokenizer files, one preprocessor_config.json holding the
+    WhisperFeatureExtractor's and the Qwen2VL image processor's keys with "processor_class",
+    and chat_template.json.
     The processor object itself cannot be built here: its __init__ checks the video processor's
     class, and every video processor needs torchvision, which is not installed.
     """
@@ -112,6 +107,16 @@ def _save_omni_processor(
     )
     config = {**features.to_dict(), **Qwen2VLImageProcessorPil().to_dict()}
     config["processor_class"] = processor_class
+    eos_id, pad_id = tokenizer.convert_tokens_to_ids(["<|im_end|>", "<|endoftext|>"])
+    save_tiny(
+        out,
+        model,
+        None,
+        eos_token_id=[eos_id, pad_id],
+        pad_token_id=pad_id,
+        do_sample=False,
+        max_new_tokens=16,
+    )
     (out / "preprocessor_config.json").write_text(json.dumps(config, indent=2) + "\n")
     (out / "chat_template.json").write_text(
         json.dumps({"chat_template": chat_template}, indent=2) + "\n"
@@ -138,55 +143,18 @@ def build_qwen2_5_omni(
     """
     import torch
     from transformers import (
-        GenerationConfig,
         Qwen2_5OmniConfig,
         Qwen2_5OmniForConditionalGeneration,
     )
 
-    tokenizer = _omni_tokenizer(OMNI_SPECIALS, OMNI_NAMED_TOKENS, 512)
+    tokenizer = qwen_style_tokenizer(OMNI_SPECIALS, 512, bpe_size=512, named=OMNI_NAMED_TOKENS)
     ids = {t: tokenizer.convert_tokens_to_ids(t) for t in OMNI_SPECIALS}
     pad_id, eos_id = ids["<|endoftext|>"], ids["<|im_end|>"]
     # Three filler ids stand in for the talker's <tts_text_*> tokens (151859-151861 at Qwen).
     tts_pad, tts_bos, tts_eos = len(tokenizer) - 3, len(tokenizer) - 2, len(tokenizer) - 1
     hidden = 32
-    thinker = {
-        "audio_config": {
-            "d_model": hidden,
-            "encoder_layers": 2,
-            "encoder_attention_heads": 2,
-            "encoder_ffn_dim": 64,
-            "num_mel_bins": 128,
-            "max_source_positions": 1500,
-            "n_window": 100,
-            "output_dim": hidden,
-            "initializer_range": init_std,
-        },
-        "vision_config": {
-            "depth": 2,
-            "hidden_size": hidden,
-            "intermediate_size": 64,
-            "num_heads": 2,
-            "out_hidden_size": hidden,
-            "fullatt_block_indexes": [1],
-            "initializer_range": init_std,
-        },
-        "text_config": {
-            "vocab_size": len(tokenizer),
-            "hidden_size": hidden,
-            "intermediate_size": 64,
-            "num_hidden_layers": 2,
-            "num_attention_heads": 2,
-            "num_key_value_heads": 1,
-            "max_position_embeddings": 2048,
-            "rope_parameters": {
-                "rope_type": "default",
-                "rope_theta": 1000000.0,
-                "mrope_section": [2, 3, 3],
-            },
-            "pad_token_id": pad_id,
-            "eos_token_id": eos_id,
-            "initializer_range": init_std,
-        },
+    rope = {"rope_type": "default", "rope_theta": 1000000.0, "mrope_section": [2, 3, 3]}
+    mm_ids = {  # the same keys in the thinker's and the talker's config
         "audio_token_index": ids["<|AUDIO|>"],
         "image_token_index": ids["<|IMAGE|>"],
         "video_token_index": ids["<|VIDEO|>"],
@@ -194,6 +162,30 @@ def build_qwen2_5_omni(
         "audio_end_token_id": ids["<|audio_eos|>"],
         "vision_start_token_id": ids["<|vision_bos|>"],
         "vision_end_token_id": ids["<|vision_eos|>"],
+    }
+    thinker = {
+        "audio_config": {
+            **TINY_WHISPER_ENCODER,
+            "max_source_positions": 1500,
+            "n_window": 100,
+            "output_dim": hidden,
+            "initializer_range": init_std,
+        },
+        "vision_config": {
+            **TINY_OMNI_VISION,
+            "fullatt_block_indexes": [1],
+            "initializer_range": init_std,
+        },
+        "text_config": {
+            "vocab_size": len(tokenizer),
+            **TINY_DECODER,
+            "max_position_embeddings": 2048,
+            "rope_parameters": rope,
+            "pad_token_id": pad_id,
+            "eos_token_id": eos_id,
+            "initializer_range": init_std,
+        },
+        **mm_ids,
         "user_token_id": tokenizer.encode("user")[0],  # unused by the 2.5 modeling code
         "pad_token_id": pad_id,
         "initializer_range": init_std,
@@ -208,26 +200,12 @@ def build_qwen2_5_omni(
         "tts_text_pad_token_id": tts_pad,
         "tts_text_start_token_id": tts_bos,
         "tts_text_end_token_id": tts_eos,
-        "audio_token_index": ids["<|AUDIO|>"],
-        "image_token_index": ids["<|IMAGE|>"],
-        "video_token_index": ids["<|VIDEO|>"],
-        "audio_start_token_id": ids["<|audio_bos|>"],
-        "audio_end_token_id": ids["<|audio_eos|>"],
-        "vision_start_token_id": ids["<|vision_bos|>"],
-        "vision_end_token_id": ids["<|vision_eos|>"],
+        **mm_ids,
         "embedding_size": hidden,
-        "hidden_size": hidden,
-        "intermediate_size": 64,
-        "num_hidden_layers": 2,
-        "num_attention_heads": 2,
-        "num_key_value_heads": 1,
+        **TINY_DECODER,
         "head_dim": 16,
         "max_position_embeddings": 2048,
-        "rope_parameters": {
-            "rope_type": "default",
-            "rope_theta": 1000000.0,
-            "mrope_section": [2, 3, 3],
-        },
+        "rope_parameters": rope,
     }
     token2wav_config = {
         "dit_config": {
@@ -262,11 +240,7 @@ def build_qwen2_5_omni(
         enable_audio_output=talker,
     )
     model = Qwen2_5OmniForConditionalGeneration(config).eval()
-    model.generation_config = GenerationConfig(
-        eos_token_id=[eos_id, pad_id], pad_token_id=pad_id, do_sample=False, max_new_tokens=16
-    )
     out.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(out)
     speakers = {
         name: {
             "bos_token": tts_bos,
@@ -276,8 +250,8 @@ def build_qwen2_5_omni(
         for name in ("Chelsie", "Ethan")
     }
     torch.save(speakers, out / "spk_dict.pt")
-    _save_omni_processor(
-        out, tokenizer, QWEN2_5_OMNI_CHAT_TEMPLATE, "Qwen2_5OmniProcessor", chunk_length
+    _save_omni(
+        out, model, tokenizer, QWEN2_5_OMNI_CHAT_TEMPLATE, "Qwen2_5OmniProcessor", chunk_length
     )
     return out
 
@@ -310,12 +284,7 @@ QWEN3_OMNI_NAMED_TOKENS = {
 }
 # Qwen3-Omni's layout without tools or reasoning: ChatML turns, no default system turn, each
 # clip as <|audio_start|><|audio_pad|><|audio_end|> in its place among the text.
-QWEN3_OMNI_CHAT_TEMPLATE = chat_template(
-    turn_start=CHATML_TURNS,
-    turn_end="<|im_end|>\n",
-    audio="<|audio_start|><|audio_pad|><|audio_end|>",
-    generation_prompt="<|im_start|>assistant\n",
-)
+QWEN3_OMNI_CHAT_TEMPLATE = chatml_template("<|audio_start|><|audio_pad|><|audio_end|>")
 
 
 def build_qwen3_omni(
@@ -324,19 +293,20 @@ def build_qwen3_omni(
     """A tiny Qwen3-Omni-MoE (MoE thinker, and MoE talker + code2wav unless `talker=False`).
 
     Saved as Qwen3OmniMoeForConditionalGeneration (model_type "qwen3_omni_moe") with the
-    Qwen3OmniMoeProcessor files (see `_save_omni_processor`). `talker=True` is the layout of
+    Qwen3OmniMoeProcessor files (see `_save_omni`). `talker=True` is the layout of
     Qwen3-Omni-30B-A3B-Instruct (speakers in talker_config.speaker_id); `talker=False` that of
     the -Thinking and -Captioner checkpoints (enable_audio_output=False, thinker weights only).
     "user", "assistant" and "system" are added as whole tokens: the talker finds the turns by
     their ids, as Qwen's vocabulary has them as single tokens.
     """
     from transformers import (
-        GenerationConfig,
         Qwen3OmniMoeConfig,
         Qwen3OmniMoeForConditionalGeneration,
     )
 
-    tokenizer = _omni_tokenizer(QWEN3_OMNI_SPECIALS, QWEN3_OMNI_NAMED_TOKENS, 509)
+    tokenizer = qwen_style_tokenizer(
+        QWEN3_OMNI_SPECIALS, 509, bpe_size=509, named=QWEN3_OMNI_NAMED_TOKENS
+    )
     tokenizer.add_tokens(["system", "user", "assistant"])
     ids = {t: tokenizer.convert_tokens_to_ids(t) for t in QWEN3_OMNI_SPECIALS}
     role = {t: tokenizer.convert_tokens_to_ids(t) for t in ("system", "user", "assistant")}
@@ -357,32 +327,20 @@ def build_qwen3_omni(
     }
     thinker = {
         "audio_config": {
-            "d_model": hidden,
-            "encoder_layers": 2,
-            "encoder_attention_heads": 2,
-            "encoder_ffn_dim": 64,
-            "num_mel_bins": 128,
+            **TINY_WHISPER_ENCODER,
             "output_dim": hidden,
             "downsample_hidden_size": 16,
             "initializer_range": init_std,
         },
         "vision_config": {
-            "depth": 2,
-            "hidden_size": hidden,
-            "intermediate_size": 64,
-            "num_heads": 2,
-            "out_hidden_size": hidden,
+            **TINY_OMNI_VISION,
             "num_position_embeddings": 64,
             "deepstack_visual_indexes": [1],
             "initializer_range": init_std,
         },
         "text_config": {
             "vocab_size": len(tokenizer),
-            "hidden_size": hidden,
-            "intermediate_size": 64,
-            "num_hidden_layers": 2,
-            "num_attention_heads": 2,
-            "num_key_value_heads": 1,
+            **TINY_DECODER,
             "head_dim": head_dim,
             "max_position_embeddings": 2048,
             "rope_parameters": rope,
@@ -406,11 +364,7 @@ def build_qwen3_omni(
     talker_config = {
         "text_config": {
             "vocab_size": codebook + 1024,
-            "hidden_size": hidden,
-            "intermediate_size": 64,
-            "num_hidden_layers": 2,
-            "num_attention_heads": 2,
-            "num_key_value_heads": 1,
+            **TINY_DECODER,
             "head_dim": head_dim,
             "max_position_embeddings": 2048,
             "rope_parameters": rope,
@@ -419,11 +373,8 @@ def build_qwen3_omni(
         },
         "code_predictor_config": {
             "vocab_size": codebook,
-            "hidden_size": hidden,
-            "intermediate_size": 64,
+            **TINY_DECODER,
             "num_hidden_layers": 1,
-            "num_attention_heads": 2,
-            "num_key_value_heads": 1,
             "head_dim": head_dim,
             "num_code_groups": groups,
         },
@@ -471,10 +422,5 @@ def build_qwen3_omni(
         assistant_token_id=role["assistant"],
     )
     model = Qwen3OmniMoeForConditionalGeneration(config).eval()
-    model.generation_config = GenerationConfig(
-        eos_token_id=[eos_id, pad_id], pad_token_id=pad_id, do_sample=False, max_new_tokens=16
-    )
-    out.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(out)
-    _save_omni_processor(out, tokenizer, QWEN3_OMNI_CHAT_TEMPLATE, "Qwen3OmniMoeProcessor")
+    _save_omni(out, model, tokenizer, QWEN3_OMNI_CHAT_TEMPLATE, "Qwen3OmniMoeProcessor")
     return out

@@ -84,3 +84,14 @@ def chat_template(
     # JSON strings, objects and true/false are Jinja literals too.
     header = "".join(f"{{%- set {name} = {json.dumps(v)} -%}}\n" for name, v in facts.items())
     return header + _BODY.strip() + "\n"
+
+
+def chatml_template(audio: str, default_system: str | None = None) -> str:
+    """A ChatML chat template (Qwen families, Audio Flamingo 3) with the given clip markers."""
+    return chat_template(
+        turn_start=CHATML_TURNS,
+        turn_end="<|im_end|>\n",
+        audio=audio,
+        generation_prompt="<|im_start|>assistant\n",
+        default_system=default_system,
+    )

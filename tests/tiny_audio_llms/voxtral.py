@@ -20,7 +20,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tests.tiny_models import _byte_bpe, _seed
+from tests.tiny_models import TINY_AUDIO_ENCODER, TINY_DECODER, _byte_bpe, _seed, save_tiny
 
 # tiktoken pattern of Mistral's tekken tokenizers (the `config.pattern` of their tekken.json).
 TEKKEN_PATTERN = (
@@ -153,7 +153,6 @@ def build_voxtral(
     `init_std` is far above the usual 0.02 so that greedy output depends on the audio.
     """
     from transformers import (
-        GenerationConfig,
         MistralCommonBackend,
         VoxtralConfig,
         VoxtralForConditionalGeneration,
@@ -174,11 +173,8 @@ def build_voxtral(
     config = VoxtralConfig(
         audio_config={
             "model_type": "voxtral_encoder",
-            "hidden_size": 32,
+            **TINY_AUDIO_ENCODER,
             "intermediate_size": 128,  # 4 x hidden: 1500 positions -> 375 audio tokens / 30 s
-            "num_hidden_layers": 2,
-            "num_attention_heads": 2,
-            "num_mel_bins": 128,
             "max_source_positions": 1500,
             "initializer_range": init_std,
         }
@@ -186,11 +182,7 @@ def build_voxtral(
         text_config={
             "model_type": "llama",
             "vocab_size": vocab_size,
-            "hidden_size": 32,
-            "intermediate_size": 64,
-            "num_hidden_layers": 2,
-            "num_attention_heads": 2,
-            "num_key_value_heads": 1,
+            **TINY_DECODER,
             "head_dim": 16,
             "max_position_embeddings": 4096,
             "rope_theta": 100000000.0,
@@ -205,9 +197,12 @@ def build_voxtral(
         projector_hidden_act="gelu",
     )
     model = VoxtralForConditionalGeneration(config).eval()
-    model.generation_config = GenerationConfig(
-        bos_token_id=BOS_ID, eos_token_id=EOS_ID, pad_token_id=PAD_ID, do_sample=False
+    return save_tiny(
+        out,
+        model,
+        processor,
+        bos_token_id=BOS_ID,
+        eos_token_id=EOS_ID,
+        pad_token_id=PAD_ID,
+        do_sample=False,
     )
-    model.save_pretrained(out)
-    processor.save_pretrained(out)
-    return out
