@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -14,17 +15,52 @@ from voxeval.errors import VoxevalError
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_TOO_MANY_SAMPLE_ERRORS = 0, 1, 2, 3
 
 
-def parse_kv(text: str, flag: str = "--model-args") -> dict[str, str]:
-    """Parse "k=v,k=v" into a dict; a bad or repeated piece is an error naming the flag."""
+_KEY = re.compile(r"[\w.\-]+")
+
+
+def parse_kv(text: str, flag: str) -> dict[str, str]:
+    """Parse "k=v,k=v" into a dict; a bad or repeated piece is an error naming the flag.
+
+    A value may hold commas: a piece without "k=" continues the previous value
+    ("system_prompt=Be kind, brief"), and k="a, b=c" keeps everything between the quotes.
+    """
     out: dict[str, str] = {}
-    for piece in filter(None, (p.strip() for p in text.split(","))):
+    last: str | None = None
+    for piece in filter(str.strip, _pieces(text, flag)):
         key, sep, value = piece.partition("=")
-        if not sep or not key.strip():
-            raise VoxevalError(f"Bad {flag} piece {piece!r}: write key=value,key=value.")
-        if key.strip() in out:
-            raise VoxevalError(f"Bad {flag}: {key.strip()!r} is given twice.")
-        out[key.strip()] = value.strip()
-    return out
+        if sep and _KEY.fullmatch(key.strip()):
+            key = key.strip()
+            if key in out:
+                raise VoxevalError(f"Bad {flag}: {key!r} is given twice.")
+            out[key], last = value, key
+        elif last is not None and not out[last].strip().startswith('"'):
+            out[last] += "," + piece
+        else:
+            raise VoxevalError(f"Bad {flag} piece {piece.strip()!r}: write key=value,key=value.")
+    return {key: _unquoted(value) for key, value in out.items()}
+
+
+def _pieces(text: str, flag: str) -> list[str]:
+    """Split on the commas outside double quotes."""
+    pieces, current, quoted = [], "", False
+    for char in text:
+        if char == '"':
+            quoted = not quoted
+        if char == "," and not quoted:
+            pieces.append(current)
+            current = ""
+        else:
+            current += char
+    if quoted:
+        raise VoxevalError(f'Bad {flag}: a double quote (") is not closed.')
+    return [*pieces, current]
+
+
+def _unquoted(value: str) -> str:
+    value = value.strip()
+    if len(value) >= 2 and value[0] == value[-1] == '"':
+        return value[1:-1]
+    return value
 
 
 def count_arg(low: int = 1, high: int = 10**9) -> Callable[[str], int]:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 from typing import Any
 
 from voxeval.cli import (
+    EXIT_ERROR,
     EXIT_OK,
     EXIT_TOO_MANY_SAMPLE_ERRORS,
     EXIT_USAGE,
@@ -23,19 +23,21 @@ from voxeval.cli import (
 def add_builtin_commands(sub: Any) -> None:
     """Register the built-in sub-commands on an argparse subparsers object."""
     run = sub.add_parser("run", help="evaluate a model on tasks (resumes an unfinished run)")
-    run.add_argument("--model", required=True, help="registered model name (voxeval list models)")
-    run.add_argument("--model-args", default="", help="adapter arguments: k=v,k=v")
-    run.add_argument("--tasks", required=True, help="comma-separated task names")
+    run.add_argument(
+        "--config", type=path_arg, help="a suite file (YAML/JSON): models × tasks, docs/suites.md"
+    )
+    run.add_argument("--model", help="registered model name (voxeval list models)")
+    run.add_argument("--model-args", help='adapter arguments: k=v,k=v (k="a, b" for commas)')
+    run.add_argument("--tasks", help="comma-separated task names")
     run.add_argument(
         "--limit", type=count_arg(), help="evaluate only the first N samples of each task"
     )
     run.add_argument("--data-dir", type=path_arg, help="local data folder (official layout)")
-    run.add_argument("--task-args", default="", help="task options k=v,k=v (see list tasks)")
-    run.add_argument("--output-dir", type=path_arg, default=Path("runs"), help="default: runs/")
+    run.add_argument("--task-args", help="task options k=v,k=v (see list tasks)")
+    run.add_argument("--output-dir", type=path_arg, help="default: runs/")
     run.add_argument(
         "--max-error-rate",
         type=fraction_arg,
-        default=0.0,
         help="exit with code 3 when a task's failed-sample fraction exceeds this (default 0)",
     )
     run.add_argument(
@@ -44,6 +46,15 @@ def add_builtin_commands(sub: Any) -> None:
     run.add_argument(
         "--rerun", action="store_true", help="evaluate again even if this run already finished"
     )
+    run.add_argument(
+        "--executor",
+        choices=["local", "ray"],
+        help="local: this process (default); ray: each model's shards on Ray workers",
+    )
+    run.add_argument(
+        "--shards", type=count_arg(1, 100_000), help="with ray: workers (shards) per model"
+    )
+    run.add_argument("--ray-address", help="with ray: the cluster (default: start a local one)")
     add_judge_arguments(run)
     run.set_defaults(handler=cmd_run)
 
@@ -84,47 +95,144 @@ def add_judge_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def judge_from_args(args: argparse.Namespace) -> Any:
-    """A JudgeConfig from the judge flags, or None without --judge."""
+    """A JudgeConfig from the judge flags, or None without --judge (checked before any run)."""
     if not args.judge:
         return None
+    from voxeval.adapter import ADAPTERS
+    from voxeval.errors import VoxevalError
     from voxeval.judge import JudgeConfig
 
-    return JudgeConfig(args.judge, parse_kv(args.judge_args, "--judge-args"), args.judge_samples)
+    config = JudgeConfig(args.judge, parse_kv(args.judge_args, "--judge-args"), args.judge_samples)
+    try:  # now, not after inference; and named as the flag the user typed
+        ADAPTERS.get(config.adapter).from_args(config.args)
+    except VoxevalError as exc:
+        raise VoxevalError(str(exc).replace("Bad --model-args", "Bad --judge-args", 1)) from None
+    return config
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """Run or resume an evaluation, then print its summary."""
+    """Run or resume an evaluation (or each model of a suite), then print its summary."""
+    from voxeval.suite import run_configs
+
+    if args.config is not None:
+        mixed = [f for f in _QUICK_FLAGS if getattr(args, f[2:].replace("-", "_")) is not None]
+        if mixed:
+            return _usage(
+                f"--config cannot be combined with {', '.join(mixed)}: the suite file lists "
+                "models, tasks and their args; edit it, or run without --config."
+            )
+        if not args.judge and (args.judge_args or args.judge_samples != 1):
+            return _usage("--judge-args and --judge-samples need --judge (it replaces the file's).")
+        suite = _suite_from_file(args)
+    elif args.model is None or args.tasks is None:
+        return _usage("name a model and tasks (--model M --tasks T1,T2), or a suite (--config F).")
+    else:
+        suite = _suite_from_flags(args)
+    configs = run_configs(suite)
+    if len(configs) == 1:  # errors reach main() as they always have
+        return _run_one(configs[0], suite.max_error_rate)
+    return _run_suite(configs, suite.max_error_rate)
+
+
+_QUICK_FLAGS = ("--model", "--tasks", "--model-args", "--task-args")
+_SUITE_ERROR_ORDER = (EXIT_OK, EXIT_TOO_MANY_SAMPLE_ERRORS, EXIT_ERROR)  # worst last
+
+
+def _usage(message: str) -> int:
+    print(f"voxeval run: error: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _suite_from_flags(args: argparse.Namespace) -> Any:
+    """The quick path: one model, its tasks and args, as a Suite (the same schema as files)."""
     from voxeval.errors import VoxevalError
-    from voxeval.runner import RunConfig, run_evaluation
+    from voxeval.suite import validate_suite
 
     tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
     if not tasks:
         raise VoxevalError("--tasks is empty: name at least one task (voxeval list tasks).")
-    config = RunConfig(
-        model=args.model,
-        tasks=tasks,
-        model_args=parse_kv(args.model_args, "--model-args"),
-        limit=args.limit,
-        data_dir=args.data_dir,
-        task_args=parse_kv(args.task_args, "--task-args"),
-        output_dir=args.output_dir,
-        judge=judge_from_args(args),
-        wait=args.wait,
-        rerun=args.rerun,
-    )
-    run, run_dir = run_evaluation(config, progress=_tqdm_progress, say=say)
+    flags = {
+        "models": [{"name": args.model, "args": parse_kv(args.model_args or "", "--model-args")}],
+        "tasks": [{"name": t} for t in tasks],
+        "task_args": parse_kv(args.task_args or "", "--task-args"),
+        "judge": _judge_entry(args),
+    }
+    return validate_suite({**flags, **_overrides(args)}, "The run flags")
+
+
+def _judge_entry(args: argparse.Namespace) -> dict[str, Any] | None:
+    """The judge flags as a suite's judge entry (checked now, naming --judge-args)."""
+    if judge_from_args(args) is None:
+        return None
+    kv = parse_kv(args.judge_args, "--judge-args")
+    return {"name": args.judge, "args": kv, "samples": args.judge_samples}
+
+
+def _suite_from_file(args: argparse.Namespace) -> Any:
+    """A suite file with the run flags given on the command line laid over it."""
+    from voxeval.suite import JudgeEntry, load_suite
+
+    suite = load_suite(args.config)
+    update = _overrides(args)
+    judge = _judge_entry(args)
+    if judge is not None:  # the flags name a whole judge: it replaces the file's
+        update["judge"] = JudgeEntry(**judge)
+    return suite.model_copy(update=update)
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """The run flags that were given (a suite file's values give way to them)."""
+    given = {
+        "limit": args.limit,
+        "data_dir": args.data_dir and str(args.data_dir),
+        "output_dir": args.output_dir and str(args.output_dir),
+        "max_error_rate": args.max_error_rate,
+        "wait": args.wait or None,
+        "rerun": args.rerun or None,
+        "executor": args.executor,
+        "shards": args.shards,
+        "ray_address": args.ray_address,
+    }
+    return {k: v for k, v in given.items() if v is not None}
+
+
+def _run_one(config: Any, max_error_rate: float) -> int:
+    """Run one model's evaluation, print its summary; the exit code follows its errors."""
+    from voxeval.runner import run_evaluation
     from voxeval.summary import format_run
 
+    run, run_dir = run_evaluation(config, progress=_tqdm_progress, say=say)
     print(format_run(run, run_dir))
     worst = max((t.n_errors / max(1, t.n_samples) for t in run.tasks.values()), default=0.0)
-    if worst > args.max_error_rate:
+    if worst > max_error_rate:
         print(
             f"voxeval: {worst:.1%} of a task's samples failed (threshold "
-            f"{args.max_error_rate:.1%}); see the error column above.",
+            f"{max_error_rate:.1%}); see the error column above.",
             file=sys.stderr,
         )
         return EXIT_TOO_MANY_SAMPLE_ERRORS
     return EXIT_OK
+
+
+def _run_suite(configs: list[Any], max_error_rate: float) -> int:
+    """Each model in turn; one that fails is reported and the next still runs."""
+    from voxeval.errors import VoxevalError
+    from voxeval.secrets import scrub
+
+    codes = []
+    for i, config in enumerate(configs, 1):
+        say(f"voxeval: suite model {i}/{len(configs)}: {config.model}")
+        try:
+            codes.append(_run_one(config, max_error_rate))
+        except VoxevalError as exc:
+            print(f"voxeval: error: {scrub(str(exc))}", file=sys.stderr)
+            codes.append(EXIT_ERROR)
+    names = {EXIT_OK: "ok", EXIT_ERROR: "error", EXIT_TOO_MANY_SAMPLE_ERRORS: "too many errors"}
+    say(
+        "voxeval: suite: "
+        + ", ".join(f"{c.model} {names[k]}" for c, k in zip(configs, codes, strict=True))
+    )
+    return max(codes, key=_SUITE_ERROR_ORDER.index)
 
 
 def _tqdm_progress(task: str, total: int, done: int) -> Any:
