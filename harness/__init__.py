@@ -1,7 +1,8 @@
 """voxeval: an evaluation harness and leaderboard for speech and audio LLMs.
 
 The public API is small: tasks, adapters and metrics are plugins (see `voxeval.hookspecs`),
-`voxeval.run_evaluation` runs them, and `voxeval.metrics.compute` scores predictions.
+`voxeval.evaluate` runs models on tasks from Python (names or instances), `voxeval.run_evaluation`
+runs one RunConfig, and `voxeval.metrics.compute` scores predictions.
 """
 
 from __future__ import annotations
@@ -11,9 +12,10 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
+    from voxeval.api import Evaluation, evaluate
     from voxeval.runner import run_evaluation
 
-__all__ = ["__version__", "hookimpl", "run_evaluation"]
+__all__ = ["Evaluation", "__version__", "evaluate", "hookimpl", "run_evaluation"]
 
 
 def __getattr__(name: str) -> Any:
@@ -22,6 +24,10 @@ def __getattr__(name: str) -> Any:
         from voxeval.hookspecs import hookimpl
 
         return hookimpl
+    if name in ("evaluate", "Evaluation"):
+        from voxeval import api
+
+        return getattr(api, name)
     if name == "run_evaluation":
         from voxeval.runner import run_evaluation
 
