@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import platform
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -27,12 +27,15 @@ from voxeval.plan import (
     check_compatible,
     fingerprint,
     new_run_id,
+    plan_run,
     plan_tasks,
     samples_file_name,
+    with_instance_options,
 )
 from voxeval.results import RUN_FILE, ModelRecord, RunResult, read_run, write_run
 from voxeval.scoring import score_records
 from voxeval.secrets import redact, scrub
+from voxeval.task import Task
 from voxeval.workspace import describe_paths, git_sha, hardware, prepare_output_dir, safe_name
 
 Progress = Callable[[str, int, int], Callable[[int], None]]
@@ -61,15 +64,25 @@ def latest_with_fingerprint(model_dir: Path, print_: str) -> Path | None:
 
 
 def run_evaluation(
-    config: RunConfig, progress: Progress | None = None, say: Say | None = None
+    config: RunConfig,
+    progress: Progress | None = None,
+    say: Say | None = None,
+    adapter: Adapter | None = None,
+    tasks: Sequence[Task] = (),
 ) -> tuple[RunResult, Path]:
-    """Run, resume, or report an already finished evaluation; return its result and folder."""
+    """Run, resume, or report an already finished evaluation; return its result and folder.
+
+    `adapter` and `tasks` are instances made in Python (voxeval.evaluate): the adapter is used
+    instead of building config.model by name, the tasks run after config.tasks.
+    """
     say = say or (lambda text: None)
-    adapter_cls = ADAPTERS.get(config.model)
-    adapter = adapter_cls.from_args(config.model_args)
-    planned = plan_tasks(config)
-    check_compatible(adapter_cls, planned)
-    print_ = fingerprint(config, adapter, planned)
+    if adapter is None:
+        adapter = ADAPTERS.get(config.model).from_args(config.model_args)
+    elif adapter.name != config.model:  # the run folder and run.json are named by config.model
+        raise VoxevalError(f"The adapter is {adapter.name!r} but config.model is {config.model!r}.")
+    planned = plan_run(config, list(tasks))
+    check_compatible(type(adapter), planned)
+    print_ = fingerprint(with_instance_options(config, list(tasks)), adapter, planned)
     model_dir = prepare_output_dir(Path(config.output_dir) / safe_name(config.model))
     with _claim(model_dir, print_, config, adapter, say) as (run, run_dir, fresh):
         if not fresh and is_complete(run):
@@ -78,8 +91,18 @@ def run_evaluation(
         if not fresh:
             run.status, run.error, run.resumed = "started", None, run.resumed + 1
             run.task_args = redact(config.task_args)  # only scoring options can differ
-        _evaluate(adapter, planned, run, run_dir, progress, config.judge, say)
+        _evaluate(on_executor(adapter, config), planned, run, run_dir, progress, config.judge, say)
     return run, run_dir
+
+
+def on_executor(adapter: Adapter, config: RunConfig) -> Adapter:
+    """The adapter itself, or with executor "ray" a proxy running it on Ray workers."""
+    if config.executor != "ray":
+        return adapter
+    from voxeval.ray_pool import RayPoolAdapter, RayResources
+
+    resources = RayResources(**(config.resources or {}))
+    return RayPoolAdapter(adapter, config.shards, resources, config.ray_address)
 
 
 @contextlib.contextmanager
@@ -179,7 +202,7 @@ def _new_run(config: RunConfig, adapter: Adapter, print_: str) -> RunResult:
         model=ModelRecord(
             name=config.model,
             adapter=type(adapter).__name__,
-            adapter_plugin=ADAPTERS.owners().get(config.model),
+            adapter_plugin=_plugin_of(config.model, adapter),
             args=redact(describe_paths(adapter.args.model_dump())),
         ),
         limit=config.limit,
@@ -235,6 +258,13 @@ def _infer_and_score(
         result.timing.load_s = load_s + (previous.timing.load_s if previous else 0)
         run.tasks[p.task.name] = result
         write_run(run, run_dir)
+
+
+def _plugin_of(name: str, adapter: Adapter) -> str | None:
+    """The plugin that registered the adapter's class; None for a class made in Python."""
+    if ADAPTERS.items().get(name) is not type(adapter):
+        return None
+    return ADAPTERS.owners().get(name)
 
 
 def _record_model(run: RunResult, adapter: Adapter) -> None:

@@ -28,7 +28,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q "$TORCH_PIN"
-.venv/bin/python -m pip install -q -e ".[asr,local,hosted,text,data,leaderboard,test]" \
+.venv/bin/python -m pip install -q -e ".[asr,local,hosted,text,data,leaderboard,ray,test]" \
   "torchcodec==0.13.0"
 # WordNet for METEOR, copied from Debian's packages into .cache/nltk_data (no download).
 .venv/bin/python scripts/setup_nltk_data.py
