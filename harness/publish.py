@@ -319,10 +319,14 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
             "(voxeval publish RUN_DIR) or pass --results-dir."
         )
     env = {**os.environ, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
+    command = streamlit_command(args.results_dir, args.port, args.host)
     print(f"voxeval: serving {args.results_dir} at http://{args.host}:{args.port}", flush=True)
+    if os.name == "posix":
+        # Become the server: one process, so SIGTERM (docker stop, systemd) and SIGINT reach
+        # Streamlit itself and no child is left serving after voxeval is gone.
+        sys.stderr.flush()
+        os.execve(command[0], command, env)
     try:
-        return subprocess.run(
-            streamlit_command(args.results_dir, args.port, args.host), env=env
-        ).returncode
+        return subprocess.run(command, env=env).returncode
     except KeyboardInterrupt:
         return 0

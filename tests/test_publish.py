@@ -298,3 +298,43 @@ def test_url_credentials_and_the_runs_own_key_are_refused(bench_run, tmp_path, m
     samples.write_text(original.replace("borrowed", "plain-looking-credential-77"))
     with pytest.raises(PublishError, match="environment variable LLM_CRED"):
         publish_run(bench_run, tmp_path / "results")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_sigterm_stops_the_leaderboard_server_and_leaves_nothing_serving(tmp_path):
+    import signal
+    import socket
+    import time
+    import urllib.request
+
+    (tmp_path / "results").mkdir()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    voxeval = Path(sys.executable).with_name("voxeval")
+    command = [str(voxeval), "leaderboard", "--results-dir", str(tmp_path / "results")]
+    log = (tmp_path / "log.txt").open("w")
+    proc = subprocess.Popen([*command, "--port", str(port)], stdout=log, stderr=log)
+    url = f"http://127.0.0.1:{port}/_stcore/health"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            assert proc.poll() is None, (tmp_path / "log.txt").read_text()
+            assert time.monotonic() < deadline, "the server did not come up in 90 s"
+            try:
+                with urllib.request.urlopen(url, timeout=2) as reply:
+                    if reply.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.5)
+        proc.send_signal(signal.SIGTERM)  # what docker stop and systemd send
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        log.close()
+    with socket.socket() as check, pytest.raises(OSError):
+        check.settimeout(2)
+        check.connect(("127.0.0.1", port))  # nothing serves on the port any more
