@@ -3,7 +3,7 @@
 Every family goes through the same path (adapters/hf_chat.py): chat messages with the audio
 inside, the processor's own `apply_chat_template(tokenize=True, return_dict=True)`, one
 left-padded `generate`, the new tokens decoded. A recipe holds only what a family changes:
-which class generates text, extra `generate` arguments, whether its template has a system
+which class generates text, how the chat carries audio, whether its template has a system
 role, and which extra package it needs. Model types without a recipe take the generic one.
 """
 
@@ -33,7 +33,6 @@ class Recipe:
     model_class: str  # transformers class that generates text
     example: str  # a hub id of the family, for the listing
     status: str = TESTED
-    generate: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     system_role: bool = True  # False: the system text goes before the first user text
     audio_as: Literal["array", "base64-wav"] = "array"  # how the chat carries the audio
     own_renderer: bool = False  # True: the tokenizer renders chats itself, no Jinja template
@@ -117,7 +116,6 @@ RECIPES: tuple[Recipe, ...] = (
         model_types=("gemma3n",),
         model_class="Gemma3nForConditionalGeneration",
         example="google/gemma-3n-E4B-it",
-        system_role=True,  # its template folds the system text into the first user turn
         # Every clip padded to the 30 s window its 188 audio tokens stand for: padded only to
         # the batch's longest, a short clip can gain an audio frame and answer differently
         # in a batch. Longer clips are cut at 30 s by Gemma-3n's own feature extractor.

@@ -271,9 +271,7 @@ class HFAudioChatAdapter(HFAdapter):
         with torch.inference_mode():
             if self.args.do_sample:
                 torch.manual_seed(self.args.seed)
-            out = self.model.generate(
-                **feed, generation_config=self.generation_config, **self.recipe.generate
-            )
+            out = self.model.generate(**feed, generation_config=self.generation_config)
         new = text_ids(out)[:, feed["input_ids"].shape[1] :].cpu()
         answers = self.tokenizer.batch_decode(new, skip_special_tokens=True)
         n_in = feed["attention_mask"].sum(dim=1).tolist()
