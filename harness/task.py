@@ -50,6 +50,26 @@ class DatasetInfo:
     preprocessing: dict[str, Any] = field(default_factory=dict)  # e.g. label scale mapping
 
 
+@dataclass(frozen=True)
+class OfficialData:
+    """The data identity a task's published, ranked results must have (`voxeval publish`).
+
+    A run's dataset matches when its id and split are these and its revision or content hash
+    equals the one given here. An entry with neither names the official dataset but pins no
+    identity yet: it matches nothing, so such runs are published as unofficial.
+    """
+
+    id: str
+    split: str
+    revision: str | None = None
+    content_hash: str | None = None
+
+    @property
+    def pinned(self) -> bool:
+        """Whether a run can match this entry (a revision or a content hash is declared)."""
+        return bool(self.revision or self.content_hash)
+
+
 class Task:
     """Base class for benchmark tasks; subclasses set the class attributes and two methods."""
 
@@ -68,6 +88,12 @@ class Task:
     protocol_doc: ClassVar[str | None] = None
     # Other judging protocols the task follows on request (--judge-args protocol=NAME).
     judge_protocols: ClassVar[dict[str, str]] = {}
+    # The leaderboard board this task is ranked on: a board's tasks form its fixed suite, so
+    # a model is ranked there only with a result on every one (voxeval.leaderboard.boards).
+    board: ClassVar[str] = "other"
+    # The data a result must come from to be ranked on the public board (voxeval.publish_gates);
+    # runs of a task that declares none are published as unofficial.
+    official_data: ClassVar[tuple[OfficialData, ...]] = ()
 
     Options: ClassVar[type[BaseModel]]  # set below: no options
 

@@ -1,8 +1,9 @@
 """Find run folders under a results directory and keep a parquet index of their numbers.
 
-Layout: `<root>/runs/<model>/<run_id>/run.json` and `<root>/demo/<model>/<run_id>/run.json`
-(what `voxeval publish` writes); a plain `voxeval run` output folder
-(`<root>/<model>/<run_id>/run.json`) works too. Symbolic links are not followed. Each run is
+Layout: `<root>/<layer>/<model>/<run_id>/run.json`, layer runs, unofficial or demo (what
+`voxeval publish` writes); a plain `voxeval run` output folder
+(`<root>/<model>/<run_id>/run.json`) works too. Each row's `layer` is "demo" for demo data,
+"unofficial" under unofficial/, "official" otherwise. Symbolic links are not followed. Each run is
 read through voxeval's one results reader, so a folder that fails validation is listed as
 a problem, never shown. The index holds one row per run × task × metric and each run's
 (mtime, size) signature; a load re-parses only run folders whose run.json or card.json
@@ -27,10 +28,10 @@ import pandas as pd
 
 from voxeval.leaderboard.identity import is_demo_run, is_hosted, model_key, parse_parameters
 
-INDEX_VERSION = 2  # 2: rows only from runs that pass the results reader's validation
+INDEX_VERSION = 3  # 2: rows only from validated runs; 3: metric_kind (and layer) columns
 INDEX_FILE = f"index-v{INDEX_VERSION}.parquet"
 RUN_FILE, CARD_FILE = "run.json", "card.json"
-LAYERS = ("runs", "demo")
+LAYERS = ("runs", "unofficial", "demo")
 SIGNATURE = ["mtime_ns", "size", "card_mtime_ns"]
 Signature = tuple[int, int, int]
 
@@ -91,9 +92,17 @@ def _hardware(run: dict[str, Any]) -> str | None:
     return ", ".join(str(p) for p in parts if p) or None
 
 
+def _layer(rel: str, demo: bool) -> str:
+    """demo (demo data or demo/), unofficial (under unofficial/) or official (the rest)."""
+    if demo or rel.startswith("demo/"):
+        return "demo"
+    return "unofficial" if rel.startswith("unofficial/") else "official"
+
+
 def _run_fields(run: dict[str, Any], card: dict[str, Any], rel: str) -> dict[str, Any]:
     model = run.get("model") or {}
     open_weights = card.get("open_weights")
+    demo = is_demo_run(run) or rel.startswith("demo/")
     fields = {
         "run_id": run.get("run_id"),
         "status": run.get("status"),
@@ -109,7 +118,8 @@ def _run_fields(run: dict[str, Any], card: dict[str, Any], rel: str) -> dict[str
         "model_args": json.dumps(model.get("args") or {}, sort_keys=True, default=str),
         "hardware": card.get("hardware") or _hardware(run),
         "platform": run.get("platform"),
-        "demo": is_demo_run(run) or rel.startswith("demo/"),
+        "demo": demo,
+        "layer": _layer(rel, demo),
         "parameters": parse_parameters(card.get("parameters")),
         "open_weights": open_weights if isinstance(open_weights, bool) else None,
     }
@@ -159,6 +169,7 @@ def _metric_rows(task: dict[str, Any]) -> Iterator[dict[str, Any]]:
             "ci_high": m.get("ci_high"),
             "n": m.get("n"),
             "higher_is_better": bool(m.get("higher_is_better")),
+            "metric_kind": m.get("metric"),  # the registered metric (units follow it)
             "normalizer": (m.get("params") or {}).get("normalizer"),
         }
 
@@ -173,7 +184,8 @@ def parse_run(root: Path, rel: str) -> list[dict[str, Any]]:
         folder = open_run(root / rel)
         card = folder.card() or {}
     except VoxevalError as exc:  # shown as "unreadable", with paths relative to the root
-        return [{"path": rel, "problem": str(exc).replace(str(root), "results")}]
+        problem = str(exc).replace(str(root), "results")
+        return [{"path": rel, "problem": problem, "layer": _layer(rel, False)}]
     run = folder.raw  # validated; the dict as parsed is cheaper than a model_dump
     base.update(_run_fields(run, card, rel))
     rows = []

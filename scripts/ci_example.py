@@ -6,7 +6,10 @@
 3. In a fresh virtual environment, run every `run:` step of
    examples/github-actions/voxeval-gate.yml in order, with the workflow's env block
    (overridden for this machine); `uses:` steps are GitHub's hosting and are skipped.
-Exits non-zero if any step fails, so the example cannot rot.
+4. Publish the baseline run into the repository's results/ and run the steps of
+   examples/github-actions/validate-results.yml (`voxeval publish --check`) the same way;
+   then copy the published demo run into results/runs/ by hand: the check must fail.
+Exits non-zero if any step fails (or the check passes a bad tree), so the examples cannot rot.
 
     .venv/bin/python scripts/ci_example.py
 """
@@ -19,12 +22,14 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 WORKFLOW = REPO / "examples" / "github-actions" / "voxeval-gate.yml"
+VALIDATE = REPO / "examples" / "github-actions" / "validate-results.yml"
 FENCE = re.compile(r"```(\w+)\n(.*?)```", re.S)
 
 
@@ -79,14 +84,42 @@ def main() -> None:
         }
         for key in ("VIRTUAL_ENV", "PYTHONPATH", "VOXEVAL_PLUGINS"):
             env.pop(key, None)
-        for item in workflow["jobs"]["gate"]["steps"]:
-            if "run" not in item:
-                print(f"ci_example: hosting step skipped: {item.get('uses')}", flush=True)
-                continue
-            step(item.get("name", "run"), item["run"], repo, env)
-            if item.get("name", "").startswith("Install your model's plugin"):
-                make_baseline(repo, env)
-    print("ci_example: every step of the example passed")
+        run_steps(workflow["jobs"]["gate"], repo, env, after_plugin=make_baseline)
+        validate_results(repo, env, wheel)
+    print("ci_example: every step of the examples passed")
+
+
+def run_steps(
+    job: dict, repo: Path, env: dict[str, str], after_plugin: Callable[..., None] | None = None
+) -> None:
+    """Every `run:` step of a workflow job, in order; `uses:` steps are skipped."""
+    for item in job["steps"]:
+        if "run" not in item:
+            print(f"ci_example: hosting step skipped: {item.get('uses')}", flush=True)
+            continue
+        step(item.get("name", "run"), item["run"], repo, env)
+        if after_plugin and item.get("name", "").startswith("Install your model's plugin"):
+            after_plugin(repo, env)
+
+
+def validate_results(repo: Path, env: dict[str, str], wheel: Path) -> None:
+    """validate-results.yml on a results/ folder holding the published baseline: it passes;
+    with that demo run copied into results/runs/ by hand, it must fail."""
+    workflow = yaml.safe_load(VALIDATE.read_text())
+    env = {**env, **{k: str(v) for k, v in workflow["env"].items()}}
+    env["VOXEVAL"] = f"voxeval @ {wheel.as_uri()}"
+    publish = 'voxeval publish "$BASELINE" --results-dir results'
+    step("publish the baseline into results/ (demo data)", publish, repo, env)
+    run_steps(workflow["jobs"]["validate"], repo, env)
+    (published,) = (repo / "results" / "demo").glob("*/*")
+    shutil.copytree(published, repo / "results" / "runs" / published.parent.name / published.name)
+    (check,) = [s for s in workflow["jobs"]["validate"]["steps"] if "--check" in s.get("run", "")]
+    try:
+        step(check["name"], check["run"], repo, env)
+    except subprocess.CalledProcessError:
+        print("ci_example: the check refused a demo run in results/runs/, as it must", flush=True)
+        return
+    raise SystemExit("ci_example: voxeval publish --check passed a demo run in results/runs/")
 
 
 def make_baseline(repo: Path, env: dict[str, str]) -> None:

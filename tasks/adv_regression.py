@@ -41,7 +41,7 @@ from voxeval.errors import DataNotFoundError, VoxevalError
 from voxeval.hookspecs import hookimpl
 from voxeval.metrics import Metric
 from voxeval.metrics.numeric import MISSING, ConcordanceCorrelation
-from voxeval.task import DatasetInfo, MetricSpec, Task, hash_files
+from voxeval.task import DatasetInfo, MetricSpec, OfficialData, Task, hash_files
 from voxeval.types import Sample, TaskKind
 
 DIMS: tuple[str, ...] = ("arousal", "dominance", "valence")
@@ -151,6 +151,11 @@ class AdvRegression(Task):
     name: ClassVar[str] = "adv-regression"
     version: ClassVar[str] = "1"
     kind: ClassVar[TaskKind] = "regression"
+    board: ClassVar[str] = "emotion-dimensions"
+    # MSP-Podcast is licensed and read from a local folder, identified by a hash of its labels
+    # file and audio names and sizes; the hash of the release the board uses (Test1) is not
+    # pinned yet, so runs are published as unofficial.
+    official_data: ClassVar[tuple[OfficialData, ...]] = (OfficialData("msp-podcast", "Test1"),)
     description: ClassVar[str] = "Arousal/dominance/valence regression, CCC (MSP-Podcast layout)"
     metrics: ClassVar[tuple[MetricSpec, ...]] = (
         *(

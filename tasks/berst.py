@@ -30,7 +30,7 @@ from voxeval.asr_scoring import AsrScoring, AsrScoringOptions
 from voxeval.errors import DataNotFoundError, VoxevalError
 from voxeval.hookspecs import hookimpl
 from voxeval.hub import ensure_hub_reachable
-from voxeval.task import DatasetInfo, MetricSpec, Task, hash_files
+from voxeval.task import DatasetInfo, MetricSpec, OfficialData, Task, hash_files
 from voxeval.tasks.berst_mapping import AFFECTS, map_prediction, placement_classes
 from voxeval.types import AudioSource, Sample, TaskKind
 
@@ -103,6 +103,12 @@ class _Berst(Task):
     Options: ClassVar[type[BaseModel]] = BerstOptions
     options: BerstOptions
     columns: ClassVar[tuple[str, ...]] = BASE_COLUMNS
+    # Official: the test split of the hub copy at the pinned commit. A local --data-dir copy
+    # is identified by a hash of its parquet shards, which is not pinned here yet, so runs on
+    # it are published as unofficial.
+    official_data: ClassVar[tuple[OfficialData, ...]] = (
+        OfficialData(HUB_ID, "test", revision=HUB_REVISION),
+    )
     _hub: Any = None  # the hub's Dataset, when read from the hub
 
     # ---- where the data is
@@ -284,6 +290,7 @@ class BerstAsr(AsrScoring, _Berst):
     """Transcribe BERSt phrases; WER/CER with breakdowns by distance, obstruction, shout, affect."""
 
     name: ClassVar[str] = "berst-asr"
+    board: ClassVar[str] = "asr"
     kind: ClassVar[TaskKind] = "asr"
     description: ClassVar[str] = "BERSt: ASR on distanced, emotional and shouted phone speech"
     columns: ClassVar[tuple[str, ...]] = (*BASE_COLUMNS, "script")
@@ -332,6 +339,7 @@ class BerstSer(_Berst):
     """Recognise the acted affect (7 classes) of BERSt clips."""
 
     name: ClassVar[str] = "berst-ser"
+    board: ClassVar[str] = "speech-emotion"
     kind: ClassVar[TaskKind] = "classification"
     description: ClassVar[str] = "BERSt: 7-way speech emotion recognition on phone recordings"
     metrics: ClassVar[tuple[MetricSpec, ...]] = (

@@ -35,7 +35,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel
 
 from voxeval.hookspecs import hookimpl
-from voxeval.task import DatasetInfo, MetricSpec, Task
+from voxeval.task import DatasetInfo, MetricSpec, OfficialData, Task
 from voxeval.tasks.emonet_voice_data import (
     EMOTIONS,
     HUB_ID,
@@ -153,6 +153,12 @@ class EmoNetVoice(Task):
     name: ClassVar[str] = "emonet-voice"
     version: ClassVar[str] = "1"
     kind: ClassVar[TaskKind] = "emotion_intensity"
+    board: ClassVar[str] = "emotion-intensity"
+    # The official set is the bench's train split (its only one), but no identity is pinned:
+    # the hub copy is read at a moving branch ("main" unless revision= names a commit) and
+    # a local copy's hash is not known here. Runs stay unofficial until a maintainer pins
+    # the commit sha (or content hash) the board uses.
+    official_data: ClassVar[tuple[OfficialData, ...]] = (OfficialData(HUB_ID, "train"),)
     description: ClassVar[str] = "EmoNet-Voice Bench: 40 emotion intensities (0-10) per clip"
     # emotion_* = the base metric pooled or averaged per emotion, as each row's labels say.
     metrics: ClassVar[tuple[MetricSpec, ...]] = (
@@ -222,6 +228,7 @@ class EmoNetVoicePrompted(EmoNetVoice):
     """One question per rated (clip, emotion) for generative models; answers parsed at scoring."""
 
     name: ClassVar[str] = "emonet-voice-prompted"
+    board: ClassVar[str] = "emotion-intensity-prompted"
     description: ClassVar[str] = "EmoNet-Voice Bench, one 0-10 question per clip and emotion"
     prompt: ClassVar[str | None] = (
         "Listen to the speaker and rate how strongly their voice conveys the emotion named "

@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from voxeval.errors import DataNotFoundError
 from voxeval.hookspecs import hookimpl
-from voxeval.task import DatasetInfo, MetricSpec, Task, hash_files
+from voxeval.task import DatasetInfo, MetricSpec, OfficialData, Task, hash_files
 from voxeval.tasks.empathetic_data import (
     EMOTIONS,
     HUB_SPLITS,
@@ -171,6 +171,14 @@ class EmpatheticDialogues(Task):
     """Text: the dialogue so far as a tagged transcript; reply and name the emotion."""
 
     name: ClassVar[str] = "empathetic-dialogues"
+    board: ClassVar[str] = "empathy"
+    # The test split, from the hub's parquet export or the release's test.csv; neither is
+    # pinned: refs/convert/parquet moves (run.json records the commit it resolved to) and
+    # test.csv's hash is not known here. Runs stay unofficial until one is pinned.
+    official_data: ClassVar[tuple[OfficialData, ...]] = (
+        OfficialData("facebook/empathetic_dialogues", "test"),
+        OfficialData("facebookresearch/EmpatheticDialogues", "test"),
+    )
     version: ClassVar[str] = "1"
     kind: ClassVar[TaskKind] = "dialogue"
     description: ClassVar[str] = "EmpatheticDialogues: empathetic reply + emotion (32), text"
@@ -312,6 +320,9 @@ class EmpatheticDialoguesSpoken(EmpatheticDialogues):
     """Spoken: the speaker's last turn as audio (supplied or TTS), earlier turns as text."""
 
     name: ClassVar[str] = "empathetic-dialogues-spoken"
+    # No official audio exists (it is synthesised or supplied by the user, and the revision
+    # alone does not say which), so spoken runs are always unofficial.
+    official_data: ClassVar[tuple[OfficialData, ...]] = ()
     description: ClassVar[str] = "EmpatheticDialogues: last speaker turn as audio (WAV or TTS)"
     prompt: ClassVar[str | None] = PROMPT_SPOKEN
     Options: ClassVar[type[BaseModel]] = SpokenOptions

@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field
 from voxeval.errors import DataNotFoundError, VoxevalError
 from voxeval.hookspecs import hookimpl
 from voxeval.hub import ensure_hub_reachable
-from voxeval.task import DatasetInfo, MetricSpec, Task, TaskGroup
+from voxeval.task import DatasetInfo, MetricSpec, OfficialData, Task, TaskGroup
 from voxeval.types import Sample, TaskKind
 
 REPO_ID = "amphion/SD-Eval"
@@ -93,6 +93,7 @@ class SdEvalTask(Task):
     aspect: ClassVar[str]  # the paralinguistic cue, as the judge rubrics name it
     version: ClassVar[str] = "1"
     kind: ClassVar[TaskKind] = "dialogue"
+    board: ClassVar[str] = "spoken-dialogue"
     metrics: ClassVar[tuple[MetricSpec, ...]] = (
         MetricSpec("bleu", reference="references"),
         MetricSpec("rouge_l", reference="references"),
@@ -342,6 +343,12 @@ class SdEvalEmo(SdEvalTask):
 
     name: ClassVar[str] = "sd-eval-emo"
     subset: ClassVar[str] = "test-emo"
+    # Official: the subset's manifest from the hub at REVISION (hub=true; the audio stays
+    # local). A local manifest is hashed together with the audio's names and sizes, so
+    # no official hash can be pinned: runs without hub=true are unofficial.
+    official_data: ClassVar[tuple[OfficialData, ...]] = (
+        OfficialData(REPO_ID, "test-emo", revision=REVISION),
+    )
     aspect: ClassVar[str] = "emotion"
     judge_rubric: ClassVar[str | None] = "sd-eval-emotion"
     judge_protocols: ClassVar[dict[str, str]] = {"official": "sd-eval-official-emotion"}
@@ -353,6 +360,10 @@ class SdEvalAcc(SdEvalTask):
 
     name: ClassVar[str] = "sd-eval-acc"
     subset: ClassVar[str] = "test-acc"
+    # Official: the manifest from the hub at REVISION (see SdEvalEmo).
+    official_data: ClassVar[tuple[OfficialData, ...]] = (
+        OfficialData(REPO_ID, "test-acc", revision=REVISION),
+    )
     aspect: ClassVar[str] = "accent"
     judge_rubric: ClassVar[str | None] = "sd-eval-accent"
     judge_protocols: ClassVar[dict[str, str]] = {"official": "sd-eval-official-accent"}
@@ -364,6 +375,10 @@ class SdEvalAge(SdEvalTask):
 
     name: ClassVar[str] = "sd-eval-age"
     subset: ClassVar[str] = "test-age"
+    # Official: the manifest from the hub at REVISION (see SdEvalEmo).
+    official_data: ClassVar[tuple[OfficialData, ...]] = (
+        OfficialData(REPO_ID, "test-age", revision=REVISION),
+    )
     aspect: ClassVar[str] = "age"
     judge_rubric: ClassVar[str | None] = "sd-eval-age"
     judge_protocols: ClassVar[dict[str, str]] = {"official": "sd-eval-official-age"}
@@ -375,6 +390,10 @@ class SdEvalEnv(SdEvalTask):
 
     name: ClassVar[str] = "sd-eval-env"
     subset: ClassVar[str] = "test-env"
+    # Official: the manifest from the hub at REVISION (see SdEvalEmo).
+    official_data: ClassVar[tuple[OfficialData, ...]] = (
+        OfficialData(REPO_ID, "test-env", revision=REVISION),
+    )
     aspect: ClassVar[str] = "environment"
     judge_rubric: ClassVar[str | None] = "sd-eval-environment"
     judge_protocols: ClassVar[dict[str, str]] = {"official": "sd-eval-official-environment"}

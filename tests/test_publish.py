@@ -1,5 +1,7 @@
 """`voxeval publish` validates, scans for secrets, separates demo runs, stores cards, and is
-idempotent; `voxeval leaderboard` builds a telemetry-free streamlit command."""
+idempotent; `voxeval leaderboard` builds a telemetry-free streamlit command. The publish
+gates themselves (official data, full split, errors, card) are tested in
+test_publish_gates.py; the benchmark run here passes all of them."""
 
 from __future__ import annotations
 
@@ -29,14 +31,49 @@ def demo_run(tmp_path, mock_model) -> Path:
     return run_dir
 
 
+CARD = {"display_name": "GPT X", "licence": "proprietary", "open_weights": False}
+
+
+def official_result(task: str = "berst-asr", value: float = 0.1) -> dict:
+    """A fixture ASR result recorded as `task` on the data that task declares official."""
+    from voxeval.task import TASKS
+
+    official = TASKS.get(task).official_data[0]
+    result = {
+        **task_result("asr-clean", value),
+        "task": task,
+        "samples_file": f"samples-{task}.jsonl",
+    }
+    result["dataset"].update(
+        id=official.id, split=official.split, revision=official.revision, content_hash=None
+    )
+    return result
+
+
+def make_bench_run(root: Path, **changes) -> Path:
+    """A complete berst-asr run on the official data (publish puts it in results/runs/);
+    `changes` update run.json's top level."""
+    model = {"name": "openai", "adapter": "OpenAIAdapter", "args": {"model": "gpt-x"}}
+    record = {**run_record(model, {"berst-asr": official_result()}, T0), **changes}
+    run_dir = write_run(root, record)
+    write_asr_samples(run_dir, "berst-asr", drop_every=4)
+    return run_dir
+
+
+def make_card(path: Path, **fields) -> Path:
+    """A model card with what the public layer needs (licence, open_weights), plus `fields`."""
+    path.write_text(json.dumps({**CARD, **fields}))
+    return path
+
+
 @pytest.fixture
 def bench_run(tmp_path) -> Path:
-    model = {"name": "openai", "adapter": "OpenAIAdapter", "args": {"model": "gpt-x"}}
-    run_dir = write_run(
-        tmp_path / "out", run_record(model, {"asr-clean": task_result("asr-clean", 0.1)}, T0)
-    )
-    write_asr_samples(run_dir, "asr-clean", drop_every=4)
-    return run_dir
+    return make_bench_run(tmp_path / "out")
+
+
+@pytest.fixture
+def card(tmp_path) -> Path:
+    return make_card(tmp_path / "card.json")
 
 
 def cli(*argv: str) -> int:
@@ -55,8 +92,8 @@ def test_demo_run_goes_to_results_demo_with_its_files(demo_run, tmp_path):
     assert (outcome.dest / "run.json").read_bytes() == (demo_run / "run.json").read_bytes()
 
 
-def test_benchmark_run_goes_to_results_runs(bench_run, tmp_path):
-    outcome = publish_run(bench_run, tmp_path / "results")
+def test_benchmark_run_goes_to_results_runs(bench_run, card, tmp_path):
+    outcome = publish_run(bench_run, tmp_path / "results", card)
     assert outcome.dest == tmp_path / "results" / "runs" / "openai_gpt-x" / bench_run.name
 
 
@@ -69,10 +106,10 @@ def test_publishing_twice_is_a_no_op(demo_run, tmp_path, capsys):
     assert len(list(results.rglob("run.json"))) == 1
 
 
-def test_changed_copy_needs_replace(bench_run, tmp_path):
+def test_changed_copy_needs_replace(bench_run, card, tmp_path):
     results = tmp_path / "results"
-    publish_run(bench_run, results)
-    (bench_run / "samples-asr-clean.jsonl").write_text("")
+    publish_run(bench_run, results, card)
+    (bench_run / "samples-berst-asr.jsonl").write_text("")
     with pytest.raises(PublishError, match="--replace"):
         publish_run(bench_run, results)
     assert publish_run(bench_run, results, replace=True).action == "replaced"
@@ -97,8 +134,8 @@ def test_invalid_schema_is_refused(bench_run, tmp_path):
 
 
 def test_missing_samples_file_is_refused(bench_run, tmp_path):
-    (bench_run / "samples-asr-clean.jsonl").unlink()
-    with pytest.raises(PublishError, match=r"samples-asr-clean\.jsonl"):
+    (bench_run / "samples-berst-asr.jsonl").unlink()
+    with pytest.raises(PublishError, match=r"samples-berst-asr\.jsonl"):
         publish_run(bench_run, tmp_path / "results")
 
 
@@ -111,13 +148,13 @@ def test_missing_samples_file_is_refused(bench_run, tmp_path):
     ],
 )
 def test_secret_in_a_copied_file_is_refused_and_the_file_named(bench_run, tmp_path, secret):
-    samples = bench_run / "samples-asr-clean.jsonl"
+    samples = bench_run / "samples-berst-asr.jsonl"
     lines = samples.read_text().splitlines()
     lines[2] = lines[2].replace("borrowed", f"borrowed {secret}")
     samples.write_text("\n".join(lines) + "\n")
     with pytest.raises(PublishError) as info:
         publish_run(bench_run, tmp_path / "results")
-    assert "samples-asr-clean.jsonl line 3" in str(info.value)
+    assert "samples-berst-asr.jsonl line 3" in str(info.value)
     assert secret not in str(info.value)
     assert not (tmp_path / "results").exists()
 
@@ -125,15 +162,15 @@ def test_secret_in_a_copied_file_is_refused_and_the_file_named(bench_run, tmp_pa
 def test_value_of_a_secret_env_var_is_refused(bench_run, tmp_path, monkeypatch):
     monkeypatch.setenv("MY_SERVICE_TOKEN", "s3cr3t-value-42")
     row = {"sample_id": "s000", "score": 5, "ratings": [5], "replies": ["s3cr3t-value-42"]}
-    (bench_run / "judge-asr-clean.jsonl").write_text(json.dumps(row) + "\n")
-    with pytest.raises(PublishError, match=r"judge-asr-clean\.jsonl line 1.*MY_SERVICE_TOKEN"):
+    (bench_run / "judge-berst-asr.jsonl").write_text(json.dumps(row) + "\n")
+    with pytest.raises(PublishError, match=r"judge-berst-asr\.jsonl line 1.*MY_SERVICE_TOKEN"):
         publish_run(bench_run, tmp_path / "results")
 
 
 def test_judge_file_and_card_are_copied(bench_run, tmp_path):
     row = {"sample_id": "s000", "score": 5, "ratings": [5], "replies": ["Rating: [[5]]"]}
-    (bench_run / "judge-asr-clean.jsonl").write_text(json.dumps(row) + "\n")
-    card = tmp_path / "card.json"
+    (bench_run / "judge-berst-asr.jsonl").write_text(json.dumps(row) + "\n")
+    card = tmp_path / "full-card.json"
     card.write_text(
         json.dumps(
             {
@@ -149,7 +186,7 @@ def test_judge_file_and_card_are_copied(bench_run, tmp_path):
     outcome = publish_run(bench_run, tmp_path / "results", card)
     stored = json.loads((outcome.dest / "card.json").read_text())
     assert stored["licence"] == "proprietary" and stored["display_name"] == "GPT X"
-    assert (outcome.dest / "judge-asr-clean.jsonl").is_file()
+    assert (outcome.dest / "judge-berst-asr.jsonl").is_file()
     assert publish_run(bench_run, tmp_path / "results", card).action == "unchanged"
     assert publish_run(bench_run, tmp_path / "results").action == "unchanged"  # card kept
 
@@ -164,7 +201,7 @@ def test_judge_file_and_card_are_copied(bench_run, tmp_path):
     ],
 )
 def test_invalid_card_is_refused(bench_run, tmp_path, bad):
-    card = tmp_path / "card.json"
+    card = tmp_path / "bad-card.json"
     card.write_text(json.dumps(bad))
     with pytest.raises(PublishError, match="Model card"):
         publish_run(bench_run, tmp_path / "results", card)
@@ -220,7 +257,7 @@ def test_a_run_id_that_is_not_a_bare_name_is_refused(bench_run, tmp_path, run_id
     assert not (tmp_path / "results").exists() and not (tmp_path / "x").exists()
 
 
-@pytest.mark.parametrize("name", ["samples-asr-clean.jsonl", "judge-asr-clean.jsonl"])
+@pytest.mark.parametrize("name", ["samples-berst-asr.jsonl", "judge-berst-asr.jsonl"])
 def test_symlinked_samples_or_judge_files_are_refused(bench_run, tmp_path, name):
     secret = tmp_path / "private.jsonl"
     secret.write_text(json.dumps({"password": "hunter2"}) + "\n")
@@ -233,9 +270,11 @@ def test_symlinked_samples_or_judge_files_are_refused(bench_run, tmp_path, name)
     )
 
 
-def test_replace_through_a_symlinked_model_folder_touches_nothing_outside(bench_run, tmp_path):
+def test_replace_through_a_symlinked_model_folder_touches_nothing_outside(
+    bench_run, card, tmp_path
+):
     results = tmp_path / "results"
-    first = publish_run(bench_run, results)
+    first = publish_run(bench_run, results, card)
     outside = tmp_path / "outside"
     outside.mkdir()
     (outside / first.dest.name).mkdir()
@@ -262,7 +301,7 @@ def test_replace_through_a_symlinked_model_folder_touches_nothing_outside(bench_
 def test_impossible_numbers_are_refused(bench_run, tmp_path, metric, message):
     path = bench_run / "run.json"
     run = json.loads(path.read_text())
-    wer = run["tasks"]["asr-clean"]["metrics"]["wer"]
+    wer = run["tasks"]["berst-asr"]["metrics"]["wer"]
     placeholders = {}
     for key, value in metric.items():
         if isinstance(value, str):  # a JSON literal json.dumps would not write
@@ -286,7 +325,7 @@ def test_a_schema_version_from_the_future_is_refused(bench_run, tmp_path):
 
 
 def test_url_credentials_and_the_runs_own_key_are_refused(bench_run, tmp_path, monkeypatch):
-    samples = bench_run / "samples-asr-clean.jsonl"
+    samples = bench_run / "samples-berst-asr.jsonl"
     original = samples.read_text()
     samples.write_text(original.replace("borrowed", "see http://bob:hunter22@example.org/v1"))
     with pytest.raises(PublishError, match="password in a URL"):

@@ -20,6 +20,7 @@ class DemoAsr(AsrScoring, BundledDemoTask):
     name: ClassVar[str] = "demo-asr"
     version: ClassVar[str] = "1"
     kind: ClassVar[TaskKind] = "asr"
+    board: ClassVar[str] = "asr"
     description: ClassVar[str] = "DEMO: 30 English TTS sentences (festival, flite, espeak-ng)"
     metrics: ClassVar[tuple[MetricSpec, ...]] = (
         MetricSpec("wer", {"normalizer": "whisper_english"}),

@@ -29,6 +29,7 @@ class DemoDialogue(BundledDemoTask):
     name: ClassVar[str] = "demo-dialogue"
     version: ClassVar[str] = "1"
     kind: ClassVar[TaskKind] = "dialogue"
+    board: ClassVar[str] = "spoken-dialogue"
     description: ClassVar[str] = "DEMO: reply to 12 spoken English prompts (3 references each)"
     metrics: ClassVar[tuple[MetricSpec, ...]] = (
         MetricSpec("bleu", reference="references"),
