@@ -104,3 +104,57 @@ def compare_models(
 ) -> pd.DataFrame:
     """Paired comparison of two shown models on every task both have."""
     return compare_paths(root, shared_runs(tidy, model_a, model_b), min_shared)
+
+
+class PairedVerdicts:
+    """Significance of two models' difference on a task from the paired bootstrap.
+
+    Called as (task, model_a, model_b) → +1 (A significantly better), -1, 0, or None when
+    the runs cannot be paired (other data, too few shared samples, no samples file, plugin
+    missing): the board then falls back to CI overlap. Each pair of run folders is compared
+    once.
+    """
+
+    def __init__(self, root: Path, tidy: pd.DataFrame, min_shared: int = 10) -> None:
+        self.root, self.min_shared = Path(root), min_shared
+        rows = tidy.drop_duplicates(["model", "task"])
+        self.paths = {(r.model, r.task): r.path for r in rows.itertuples()}
+        firsts = tidy[tidy["metric_order"] == 0].drop_duplicates(["model", "task"])
+        self.primary = {(r.model, r.task): r.metric for r in firsts.itertuples()}
+        self.found: dict[tuple[str, str], dict[str, object]] = {}
+
+    def _compared(self, path_a: str, path_b: str) -> dict[str, object]:
+        from voxeval.compare import compare_runs
+        from voxeval.errors import VoxevalError
+
+        if (path_a, path_b) not in self.found:
+            if not self._has_samples(path_a) or not self._has_samples(path_b):
+                self.found[(path_a, path_b)] = {}
+                return {}
+            try:
+                _, _, found = compare_runs(self.root / path_a, self.root / path_b, self.min_shared)
+            except VoxevalError:
+                found = []
+            self.found[(path_a, path_b)] = {c.task: c for c in found if not c.problem}
+        return self.found[(path_a, path_b)]
+
+    def _has_samples(self, path: str) -> bool:
+        """Any samples file in the run folder (none: nothing to pair, skip the plugin work)."""
+        return any((self.root / path).glob("samples-*.jsonl"))
+
+    def __call__(self, task: str, model_a: str, model_b: str) -> int | None:
+        """+1/-1/0 from the paired bootstrap of the task's primary metric, else None."""
+        from voxeval.compare import is_better, is_worse
+
+        path_a, path_b = self.paths.get((model_a, task)), self.paths.get((model_b, task))
+        if path_a is None or path_b is None or path_a == path_b:
+            return None
+        # One comparison per unordered pair: (B, A) is the negated verdict of (A, B).
+        sign = 1 if path_a < path_b else -1
+        first, second = sorted((path_a, path_b))
+        comparison = self._compared(first, second).get(task)
+        metric = self.primary.get((model_a, task))
+        result = next((r for r in getattr(comparison, "metrics", []) if r.metric == metric), None)
+        if result is None or result.ci_low is None or result.ci_high is None:
+            return None
+        return sign * (-1 if is_better(result) else 1 if is_worse(result) else 0)

@@ -7,6 +7,7 @@ scale. `apply_units` is the only place a value is rescaled.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import pandas as pd
@@ -46,9 +47,38 @@ UNITS: dict[str, Unit] = {
 }
 
 
-def unit_of(metric: str) -> Unit:
-    """The metric's display unit; unknown metrics are shown unscaled under their own name."""
-    return UNITS.get(metric) or Unit(metric)
+# Result names a task chose (emotion_accuracy, ccc_valence, no_emotion_rate …): the unit of
+# the registered metric behind them, else of the known metric their name ends or starts with.
+_NAME_PATTERNS = (
+    (re.compile(r"(^|_)(ccc)(_|$)"), "ccc"),
+    (re.compile(r"_(spearman|pearson|mae|rmse|accuracy|uar|macro_f1|wer|cer)$"), None),
+    (re.compile(r"_rate$"), "refusal_rate"),
+)
+
+
+def _base_metric(metric: str, kind: str | None) -> str | None:
+    if kind in UNITS:
+        return kind
+    for pattern, base in _NAME_PATTERNS:
+        found = pattern.search(metric)
+        if found:
+            return base or found.group(1)
+    return None
+
+
+def unit_of(metric: str, kind: str | None = None) -> Unit:
+    """The metric's display unit (`kind`: the registered metric behind a result name).
+
+    Every rate is in %, correlations and CCC on −1..1; a metric nothing is known about is
+    shown unscaled under its own name.
+    """
+    if metric in UNITS:
+        return UNITS[metric]
+    base = _base_metric(metric, kind)
+    if base is None:
+        return Unit(metric)
+    known = UNITS[base]
+    return Unit(metric, known.scale, known.unit, known.decimals)
 
 
 def arrow(higher_is_better: bool) -> str:
@@ -56,9 +86,9 @@ def arrow(higher_is_better: bool) -> str:
     return "↑" if higher_is_better else "↓"
 
 
-def metric_header(metric: str, higher_is_better: bool) -> str:
+def metric_header(metric: str, higher_is_better: bool, kind: str | None = None) -> str:
     """Header text with direction and unit, e.g. "↓ WER (%)"."""
-    unit = unit_of(metric)
+    unit = unit_of(metric, kind)
     suffix = f" ({unit.unit})" if unit.unit else ""
     return f"{arrow(higher_is_better)} {unit.label}{suffix}"
 
@@ -66,21 +96,24 @@ def metric_header(metric: str, higher_is_better: bool) -> str:
 def apply_units(df: pd.DataFrame) -> pd.DataFrame:
     """Scale value/ci_low/ci_high per metric and add unit, label and decimals columns."""
     out = df.copy()
+    kinds = out["metric_kind"] if "metric_kind" in out else pd.Series(None, index=out.index)
+    kinds = kinds.astype(object).where(kinds.notna(), None)  # NaN never equals NaN as a key
     metrics = out["metric"].astype(object)
-    table = {m: unit_of(m) for m in metrics.dropna().unique()}
-    scale = metrics.map({m: u.scale for m, u in table.items()}).fillna(1.0).astype(float)
+    pairs = pd.Series(list(zip(metrics, kinds, strict=True)), index=out.index, dtype=object)
+    table = {p: unit_of(*p) for p in pairs.unique() if isinstance(p[0], str)}
+    scale = pairs.map({p: u.scale for p, u in table.items()}).fillna(1.0).astype(float)
     for col in ("value", "ci_low", "ci_high"):
         out[f"{col}_raw"] = out[col]
         out[col] = out[col].astype(float) * scale
-    out["unit"] = metrics.map({m: u.unit for m, u in table.items()})
-    out["metric_label"] = metrics.map({m: u.label for m, u in table.items()})
-    out["decimals"] = metrics.map({m: u.decimals for m, u in table.items()}).fillna(3)
+    out["unit"] = pairs.map({p: u.unit for p, u in table.items()})
+    out["metric_label"] = pairs.map({p: u.label for p, u in table.items()})
+    out["decimals"] = pairs.map({p: u.decimals for p, u in table.items()}).fillna(3)
     return out
 
 
-def to_display(metric: str, value: float | None) -> float | None:
+def to_display(metric: str, value: float | None, kind: str | None = None) -> float | None:
     """One raw value of `metric` in display units (for values outside a DataFrame)."""
-    return None if value is None else value * unit_of(metric).scale
+    return None if value is None else value * unit_of(metric, kind).scale
 
 
 def format_number(value: float | None, decimals: int = 3) -> str:

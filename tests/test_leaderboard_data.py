@@ -20,7 +20,7 @@ from tests.leaderboard_fixtures import (
     task_result,
     write_run,
 )
-from voxeval.leaderboard import data, identity, index, samples
+from voxeval.leaderboard import boards, data, identity, index, samples
 from voxeval.leaderboard.units import UNITS, apply_units, metric_header, to_display
 
 WHISPER, CHAT, ACME = "Whisper small (CT2)", "AudioChat Large", "Acme Audio-LM 7B"
@@ -37,20 +37,25 @@ def tidy(root: Path) -> pd.DataFrame:
     return data.select_latest(data.load_results(root))
 
 
-def cell(board: data.Board, model: str, task: str) -> float:
+def all_tasks(tidy: pd.DataFrame) -> boards.Board:
+    return boards.rank_board(tidy, sorted(tidy["task"].unique()))
+
+
+def cell(board: boards.Board, model: str, task: str) -> float:
     header = next(h for h, t in board.columns.items() if t == task)
-    return board.table.set_index(data.MODEL_COL).loc[model, header]
+    return board.table.set_index(boards.MODEL_COL).loc[model, header]
 
 
 def test_every_model_is_kept_with_coverage_and_missing_as_nan(tidy):
-    board = data.build_board(tidy)
-    table = board.table.set_index(data.MODEL_COL)
+    board = all_tasks(tidy)
+    table = board.table.set_index(boards.MODEL_COL)
     assert set(table.index) == {WHISPER, CHAT, ACME, CASCADE, "pocketsphinx", HOSTILE}
-    assert table.loc[WHISPER, data.COVERAGE_COL] == "2/5 tasks"
-    assert table.loc[HOSTILE, data.COVERAGE_COL] == "1/5 tasks"
+    assert table.loc[WHISPER, boards.COVERAGE_COL] == "2/5 tasks"
+    assert table.loc[HOSTILE, boards.COVERAGE_COL] == "1/5 tasks"
     assert math.isnan(cell(board, WHISPER, "emotion-cls"))
-    text = data.board_text(board).set_index(data.MODEL_COL)
-    assert text.loc[WHISPER].str.contains("—").sum() == 3
+    text = boards.board_text(board).set_index(boards.MODEL_COL)
+    # 3 missing tasks, and no rank or score without full coverage
+    assert text.loc[WHISPER].str.fullmatch("—").sum() == 5
 
 
 def test_units_percent_for_rates_and_raw_for_correlations(tidy):
@@ -82,37 +87,31 @@ def test_units_table_is_applied_in_one_place():
 
 
 def test_headers_carry_direction_and_unit(tidy):
-    headers = list(data.build_board(tidy).columns)
+    headers = list(all_tasks(tidy).columns)
     assert "asr-clean ↓ WER (%)" in headers
     assert "emotion-cls ↑ UAR (%)" in headers
     assert "emotion-ccc ↑ CCC (−1..1)" in headers
     assert metric_header("mae", False) == "↓ MAE (task scale)"
 
 
-def test_best_per_column_is_marked_by_direction(tidy):
-    board = data.build_board(tidy)
-    best = board.best.set_index(board.table[data.MODEL_COL])
-    wer = next(h for h in board.columns if h.startswith("asr-clean"))
-    uar = next(h for h in board.columns if h.startswith("emotion-cls"))
-    assert best[wer][best[wer]].index.tolist() == [WHISPER]  # lowest WER
-    assert best[uar][best[uar]].index.tolist() == [CHAT]  # highest UAR
-    text = data.board_text(board).set_index(data.MODEL_COL)
-    assert text.loc[WHISPER, wer] == "4.8 ★" and "★" not in text.loc[CHAT, wer]
-
-
-def test_ranking_is_mean_win_rate_over_covered_tasks(tidy):
-    table = data.build_board(tidy).table.set_index(data.MODEL_COL)
-    # asr-clean: beats all 3 others (1.0); asr-far: beats pocketsphinx of 2 others (0.5)
-    assert table.loc[WHISPER, data.SCORE_COL] == pytest.approx(75.0)
-    assert table.loc[WHISPER, data.RANK_COL] == 1
-    assert list(table[data.RANK_COL]) == [1, 2, 3, 4, 5, 6]
+def test_star_marks_only_a_significantly_best_value(tidy):
+    board = all_tasks(tidy)
+    best = board.best.set_index(board.table[boards.MODEL_COL])
+    clean = next(h for h in board.columns if h.startswith("asr-clean"))
+    far = next(h for h in board.columns if h.startswith("asr-far"))
+    # asr-far: 19.0 [15.9, 22.1] lies clear of every other WER: starred, lowest wins
+    assert best[far][best[far]].index.tolist() == [CHAT]
+    # asr-clean: the lowest WER (4.8 [3.6, 6.0]) overlaps 6.2 [4.9, 7.5]: no star at all
+    assert not best[clean].any()
+    text = boards.board_text(board).set_index(boards.MODEL_COL)
+    assert text.loc[CHAT, far] == "19.0 ★" and text.loc[WHISPER, clean] == "4.8"
 
 
 def test_win_rate_ties_count_half_and_lone_results_do_not_count():
     values = pd.DataFrame(
         {"a": [1.0, 1.0, 3.0], "b": [float("nan"), 5.0, float("nan")]}, index=["x", "y", "z"]
     )
-    rates = data.win_rates(values, {"a": False, "b": True})
+    rates = boards.win_rates(values, {"a": False, "b": True})
     assert rates["a"].tolist() == [0.75, 0.75, 0.0]
     assert rates["b"].isna().all()
 
@@ -130,7 +129,7 @@ def test_demo_results_are_kept_apart(root):
     write_run(root, run_record(model, demo_task, T0), layer="demo")
     rows = data.load_results(root)
     assert "mock" not in set(data.select_latest(rows)["model"])
-    demo = data.select_latest(rows, demo=True)
+    demo = data.select_latest(rows, "demo")
     assert set(demo["model"]) == {"mock"} and set(demo["task"]) == {"demo-asr"}
 
 
@@ -194,7 +193,7 @@ def test_unreadable_run_is_reported_and_the_rest_loads(root):
     rows = data.load_results(root)
     problems = data.problems(rows)
     assert sorted(problems["path"]) == ["runs/broken/r1", "runs/broken/r2"]
-    assert len(data.build_board(data.select_latest(rows)).table) == 6
+    assert len(all_tasks(data.select_latest(rows)).table) == 6
 
 
 def test_mixed_task_versions_are_flagged(root):
@@ -207,14 +206,14 @@ def test_mixed_task_versions_are_flagged(root):
 
 
 def test_board_text_shows_ci_and_n_on_demand(tidy):
-    board = data.build_board(tidy)
+    board = all_tasks(tidy)
     header = next(h for h in board.columns if h.startswith("asr-clean"))
-    text = data.board_text(board, show_ci=True).set_index(data.MODEL_COL)
+    text = boards.board_text(board, show_ci=True).set_index(boards.MODEL_COL)
     assert text.loc[CHAT, header].startswith("6.2 [") and text.loc[CHAT, header].endswith("n=120")
 
 
 def test_downloads_keep_missing_values_empty_or_null(tidy):
-    board = data.build_board(tidy)
+    board = all_tasks(tidy)
     records = json.loads(data.to_json(board.table))
     header = next(h for h in board.columns if h.startswith("emotion-cls"))
     assert any(r[header] is None for r in records)

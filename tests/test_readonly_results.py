@@ -50,7 +50,7 @@ def results(tmp_path, mock_model) -> Path:
 
 def outputs(results: Path, capsys) -> dict[str, object]:
     """What score, show, compare, check and the board's data layer report on `results`."""
-    from voxeval.leaderboard import breakdowns, data, pairs
+    from voxeval.leaderboard import boards, breakdowns, data, pairs
     from voxeval.leaderboard.samples import task_samples
 
     (a,) = results.glob("demo/mock-good/*/run.json")
@@ -67,8 +67,8 @@ def outputs(results: Path, capsys) -> dict[str, object]:
         assert "Traceback" not in captured.err
         out[name] = (code, _numbers(captured.out))
     rows = data.load_results(results)
-    tidy = data.select_latest(rows, demo=True)
-    out["board"] = data.build_board(tidy).table.to_dict()
+    tidy = data.select_latest(rows, "demo")
+    out["board"] = boards.rank_board(tidy, ["demo-asr"]).table.to_dict()
     out["breakdowns"] = breakdowns.load(
         results, breakdowns.shown_runs(tidy, "demo-asr"), "demo-asr"
     )

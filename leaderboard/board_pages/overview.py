@@ -1,33 +1,73 @@
-"""Overview (landing page): models × tasks, ranked, with coverage and best marked."""
+"""Overview (landing page): each board's ranking, ranked models first, then the rest."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pandas as pd
 import streamlit as st
 
-from voxeval.leaderboard import data, views
+from voxeval.leaderboard import bands, boards, data, views
+from voxeval.leaderboard.board_table import styled_board
+
+EVERY = "every board"
+
+
+@st.cache_data(ttl=views.CACHE_TTL_S, show_spinner="Ranking…")
+def ranked_boards(root: str, tidy: pd.DataFrame) -> list[boards.Board]:
+    """The boards of the shown results, with paired-bootstrap significance (cached)."""
+    from voxeval.leaderboard.pairs import PairedVerdicts
+
+    return boards.build_boards(tidy, paired=PairedVerdicts(Path(root), tidy))
+
+
+def sorted_board(board: boards.Board) -> boards.Board:
+    """The board in the sort the URL asks for (`?<board>_sort=`); Rank keeps its order."""
+    positions = board.table.assign(**{boards.RANK_COL: range(1, len(board.table) + 1)})
+    chosen = views.sort_controls(positions, key=board.name, default_column=boards.RANK_COL)
+    return boards.reorder(board, list(chosen.index))
+
+
+def show_board(board: boards.Board, show_ci: bool, sortable: bool) -> None:
+    """One board: heading, what it covers, the table, downloads."""
+    st.subheader(board.title)
+    unranked = len(board.table) - board.n_ranked
+    st.caption(
+        f"Tasks: {', '.join(board.tasks)}. {board.n_ranked} model(s) ranked"
+        + (f"; {unranked} not ranked (missing tasks), listed below them." if unranked else ".")
+    )
+    if sortable:
+        board = sorted_board(board)
+    views.table(styled_board(board, show_ci), Rank=st.column_config.TextColumn(width="small"))
+    views.downloads(board.table, f"board-{board.name}")
+
 
 st.title("voxeval leaderboard")
 view = views.current_view()
 views.banner(view)
-st.caption(f"{data.RANK_RULE} {data.LATEST_RULE}")
+st.caption(f"{boards.RANK_RULE} {bands.BAND_RULE} {data.LATEST_RULE}")
 if not views.empty_note(view):
     for warning in data.identity_warnings(view.tidy):
         st.warning(views.escape_markdown(warning))
-    board = data.build_board(view.tidy)
-    show_ci = st.toggle("Show 95% CI and n in the cells", key="ci", bind="query-params")
-    st.subheader("DEMO ranking" if view.demo else "Ranking")
-    views.table(
-        views.highlight(data.board_text(board, show_ci), board.best),
-        Rank=st.column_config.TextColumn(width="small"),
+    found = ranked_boards(str(view.root), view.tidy)
+    names = {b.name: b for b in found}
+    chosen = views.url_choice(
+        "Board",
+        [EVERY, *names],
+        "board",
+        EVERY,
+        format_func=lambda b: names[b].title if b in names else b,
     )
+    show_ci = views.url_flag("Show 95% CI and n in the cells", "ci")
+    for board in found if chosen == EVERY else [names[chosen]]:
+        show_board(board, show_ci, sortable=chosen != EVERY)
     st.caption(
-        "★ best in its column (highlighted). — no result: not run or not published; it is "
-        "not counted as zero and the model stays listed. ↑ higher is better, ↓ lower is "
-        "better. Error rates, accuracies and text-overlap scores are in % (×100); "
-        "correlations and CCC on −1..1; judge ratings on the rubric's scale. Each task "
-        "column shows its primary metric (the task's first); see Per task for the others."
+        "★ best in its column and significantly better than every other model there "
+        "(highlighted). — no result: not run or not published; never counted as zero. "
+        "↑ higher is better, ↓ lower is better. Every rate is in % (×100); correlations "
+        "and CCC on −1..1; judge ratings on the rubric's scale. Each task column shows its "
+        "primary metric (the task's first); see Per task for the others."
     )
-    views.downloads(board.table, "demo-leaderboard" if view.demo else "leaderboard")
     with st.expander("Every metric with 95% CI and n (long table)"):
         cols = [
             "model",

@@ -1,0 +1,79 @@
+"""The overview page: boards, rank bands, unranked models below, numbers that sort as numbers."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from tests.test_leaderboard_app import app, results  # noqa: F401 (fixtures)
+from tests.test_leaderboard_boards import FIXTURE_BOARDS
+from voxeval.leaderboard import boards
+
+
+@pytest.fixture(autouse=True)
+def fixture_boards(monkeypatch):
+    """The fixture's tasks are not installed tasks: declare their boards as plugins would."""
+    monkeypatch.setattr(boards, "declared_boards", lambda: FIXTURE_BOARDS)
+
+
+def shown(frame_element) -> pd.DataFrame:
+    """What the browser shows in a styled dataframe's cells (the Styler's display text)."""
+    styler = frame_element.proto.arrow_data.styler
+    return pa.ipc.open_stream(styler.display_values).read_all().to_pandas()
+
+
+def test_landing_page_shows_every_board_with_ranked_models_first(app):  # noqa: F811
+    at = app()
+    assert not at.exception, [e.value for e in at.exception]
+    titles = [s.value for s in at.subheader]
+    assert titles == [
+        "Speech recognition",
+        "Speech emotion recognition",
+        "Arousal, dominance, valence",
+        "Spoken dialogue",
+        "All tasks",
+    ]
+    asr = shown(at.dataframe[0])
+    # three models have both ASR tasks; Acme has one: listed last, unranked
+    assert asr["Rank"].tolist() == ["1", "2", "3", "—"]
+    assert asr["Model"].iloc[-1] == "Acme Audio-LM 7B" and asr["Coverage"].iloc[-1] == "1/2 tasks"
+    emotion = shown(at.dataframe[1])
+    assert emotion["Rank"].tolist() == ["1–2", "1–2", "3"]  # a rank band: CIs overlap
+    assert "mock-good" not in set(asr["Model"])  # demo results stay apart
+    assert any("rank range" in c.value for c in at.caption)
+
+
+def test_star_only_where_significantly_best_and_numbers_stay_numeric(app):  # noqa: F811
+    at = app(board="asr")
+    element = at.dataframe[0]
+    cells = shown(element)
+    assert cells["asr-far ↓ WER (%)"].tolist()[0] == "19.0 ★"
+    assert not cells["asr-clean ↓ WER (%)"].str.contains("★").any()  # 4.8 overlaps 6.2
+    data = element.value
+    assert pd.api.types.is_float_dtype(data["asr-clean ↓ WER (%)"])  # header clicks sort numbers
+    assert pd.api.types.is_float_dtype(data["↑ Mean win rate (%)"])
+
+
+def test_ci_and_n_on_request_in_the_url(app):  # noqa: F811
+    cells = shown(app(board="asr", ci="true").dataframe[0])
+    assert cells["asr-clean ↓ WER (%)"].str.fullmatch(r"[\d.]+ \[[\d.]+, [\d.]+\] n=120").all()
+
+
+def test_one_board_can_be_sorted_by_a_number_and_the_sort_is_in_the_url(app):  # noqa: F811
+    at = app(board="asr", asr_sort="asr-far ↓ WER (%)", asr_order="desc")
+    cells = shown(at.dataframe[0])
+    assert cells["Model"].tolist()[0] == "pocketsphinx"  # 52.0 % is the highest far-field WER
+    params = {k: at.query_params[k] for k in ("asr_sort", "asr_order", "board", "ci")}
+    assert params == {
+        "asr_sort": "asr-far ↓ WER (%)",
+        "asr_order": "desc",
+        "board": "asr",
+        "ci": "false",
+    }
+
+
+def test_an_unknown_board_in_the_link_is_answered_visibly(app):  # noqa: F811
+    at = app(board="no-such-board")
+    assert any("no\\-such\\-board" in e.value for e in at.error)  # as escaped markdown
+    assert len(at.subheader) == 5  # every board, said so rather than guessed silently
