@@ -2,10 +2,11 @@
 
     python -m streamlit run app.py -- --results-dir results/
 
-The page shown is the URL path (/task, /model …) or `?page=task` on the root URL; filters
-and selections are query parameters too, so any view can be shared as a link. The page
-scripts live in board_pages/, not pages/: Streamlit treats a pages/ folder beside the main
-script as a legacy multipage app and then runs a page opened by URL without this script.
+The page shown is the URL path (/task, /model …) or `?page=task` on the root URL; filters,
+selections and sort orders are query parameters too, every one written explicitly, so any
+view can be shared as a link (see urlstate.py). The page scripts live in board_pages/, not
+pages/: Streamlit treats a pages/ folder beside the main script as a legacy multipage app
+and then runs a page opened by URL without this script.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from voxeval.leaderboard import views
+from voxeval.leaderboard import urlstate, views
 
 HERE = Path(__file__).parent
 PAGES = {
@@ -54,8 +55,12 @@ def main() -> None:
         for key, (title, icon) in PAGES.items()
     ]
     page = st.navigation(pages)
+    # View parameters are collected during the run and written to the URL once at its end
+    # (each write is a browser history entry); a run cut short writes nothing.
+    urlstate.begin_run(page.url_path or "overview")
     views.sidebar(views.results_dir())
     page.run()
+    urlstate.finish_run()
 
 
 main()

@@ -1,35 +1,83 @@
-"""Streamlit helpers shared by the pages: cached loading, filters, tables, downloads.
+"""Streamlit helpers shared by the pages: cached loading, filters, tables, sorting, downloads.
 
 Free text (model names, predictions, rationales) is only ever shown through st.text,
-st.dataframe, widget options or chart marks, never through markdown or HTML.
+st.dataframe, widget options or chart marks, never through markdown or HTML. Every view
+parameter lives in the URL through the urlstate helpers (re-exported here).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import re
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
-from voxeval.leaderboard import data
+from voxeval.leaderboard import data, urlstate
+from voxeval.leaderboard.tables import downloads, highlight, sort_controls, sort_frame, table
+from voxeval.leaderboard.urlstate import (
+    escape_markdown,
+    safe_link,
+    url_choice,
+    url_flag,
+    url_multi,
+    url_number,
+)
+
+# The pages import everything from here; tables and URL widgets live in their own modules.
+__all__ = [
+    "CACHE_TTL_S",
+    "DEMO_BANNER",
+    "LAYERS",
+    "SIZES",
+    "UNOFFICIAL_BANNER",
+    "View",
+    "banner",
+    "compare",
+    "current_filters",
+    "current_view",
+    "downloads",
+    "empty_note",
+    "escape_markdown",
+    "highlight",
+    "layer_switch",
+    "load_breakdowns",
+    "load_problems",
+    "load_rows",
+    "load_tidy",
+    "pick",
+    "results_dir",
+    "safe_link",
+    "sidebar",
+    "sort_controls",
+    "sort_frame",
+    "table",
+    "task_samples",
+    "url_choice",
+    "url_flag",
+    "url_multi",
+    "url_number",
+]
 
 CACHE_TTL_S = 10  # a newly published run shows up within this many seconds
-BEST_STYLE = "background-color: rgba(46, 160, 67, 0.22); font-weight: 700"
 SIZES = {"any": None, "≤ 1B": 1e9, "≤ 3B": 3e9, "≤ 10B": 1e10, "≤ 100B": 1e11}
 DEMO_BANNER = (
     "DEMO results: these come from demo or fixture data (e.g. the bundled demo-asr set), "
     "not from benchmarks. They are kept apart and never ranked with benchmark results."
 )
-
-
-def escape_markdown(text: str) -> str:
-    """Free text made literal for elements that render markdown (alerts, captions)."""
-    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~$:&=])", r"\\\1", text)
+UNOFFICIAL_BANNER = (
+    "UNOFFICIAL results: these ran on other data than the tasks' official splits. They are "
+    "shown apart and never ranked with official results."
+)
+# The layer switch (?layer=); one line each, shown under it.
+LAYERS = {
+    "official": "the full official split of each task, passed `voxeval publish`'s checks",
+    "unofficial": "other data (a subset, another split); shown apart, never ranked with official",
+    "demo": "demo or fixture data (e.g. the bundled demo-asr set)",
+}
 
 
 def results_dir() -> Path:
@@ -54,9 +102,9 @@ def load_problems(root: str) -> pd.DataFrame:
 
 
 @st.cache_data(ttl=CACHE_TTL_S, show_spinner=False)
-def load_tidy(root: str, demo: bool) -> pd.DataFrame:
-    """Latest successful results, benchmark or demo (cached)."""
-    return data.select_latest(load_rows(root), demo=demo)
+def load_tidy(root: str, layer: str) -> pd.DataFrame:
+    """Latest successful results of one layer: official, unofficial or demo (cached)."""
+    return data.select_latest(load_rows(root), layer)
 
 
 @st.cache_data(ttl=CACHE_TTL_S, show_spinner=False)
@@ -93,12 +141,23 @@ def task_samples(root: str, tidy: pd.DataFrame, task: str, models: tuple[str, ..
 
 @dataclass
 class View:
-    """What a page shows: the results folder, demo mode, and the filtered tidy rows."""
+    """What a page shows: the results folder, the layer, and the filtered tidy rows."""
 
     root: Path
-    demo: bool
+    layer: str  # "official" | "unofficial" | "demo"
     tidy: pd.DataFrame
-    hidden_demo: int  # demo results not shown (benchmark mode)
+    hidden: dict[str, int] = field(default_factory=dict)  # other layers → models they hold
+    unfiltered: int = 0  # models of this layer before the sidebar filters
+
+    @property
+    def demo(self) -> bool:
+        """True when the demo layer is shown."""
+        return self.layer == "demo"
+
+    @property
+    def hidden_demo(self) -> int:
+        """Models with demo results while another layer is shown."""
+        return self.hidden.get("demo", 0)
 
 
 def current_filters() -> data.Filters:
@@ -117,147 +176,114 @@ def current_filters() -> data.Filters:
 def current_view() -> View:
     """The filtered results the sidebar asks for."""
     root = results_dir()
-    demo = bool(st.session_state.get("demo", False))
-    tidy = data.apply_filters(load_tidy(str(root), demo), current_filters())
-    hidden = 0 if demo else load_tidy(str(root), True)["model"].nunique()
-    return View(root, demo, tidy, hidden)
+    layer = st.session_state.get("layer", "official")
+    everything = load_tidy(str(root), layer)
+    tidy = data.apply_filters(everything, current_filters())
+    others = (other for other in LAYERS if other != layer)
+    hidden = {other: load_tidy(str(root), other)["model"].nunique() for other in others}
+    hidden = {name: count for name, count in hidden.items() if count}
+    return View(root, layer, tidy, hidden, everything["model"].nunique())
+
+
+def _demo_alias() -> None:
+    """An old `?demo=true` link opens the demo layer (`?layer=demo` is written instead)."""
+    params = st.query_params
+    if "demo" not in params:
+        return
+    if "layer" not in params and params["demo"].lower() == "true":
+        st.session_state["layer"] = "demo"
+    urlstate.drop("demo")
+
+
+def layer_switch() -> str:
+    """The layer choice (`?layer=`, official by default), each option explained."""
+    _demo_alias()
+    side = st.sidebar
+    layer = url_choice(
+        "Results",
+        list(LAYERS),
+        "layer",
+        "official",
+        what="layer",
+        widget="radio",
+        container=side,
+        format_func=str.capitalize,
+        help="Layers are never mixed or ranked together.",
+    )
+    side.caption("  \n".join(f"**{name.capitalize()}**: {text}" for name, text in LAYERS.items()))
+    return layer
 
 
 def sidebar(root: Path) -> None:
-    """Filters (kept in the URL), the demo switch and a reload button."""
-    all_rows = pd.concat([load_tidy(str(root), False), load_tidy(str(root), True)])
-    families = sorted(all_rows["family"].dropna().unique()) if not all_rows.empty else []
+    """The layer, filters (all kept in the URL) and a reload button; no server paths."""
+    layer_switch()
+    tidy = pd.concat([load_tidy(str(root), layer) for layer in LAYERS])
+    families = sorted(tidy["family"].dropna().unique()) if not tidy.empty else []
     side = st.sidebar
-    side.toggle(
-        "Show DEMO results",
-        key="demo",
-        bind="query-params",
-        help="Demo/fixture results, shown apart from benchmark results",
-    )
-    side.multiselect(
-        "Task family", families, key="family", bind="query-params", placeholder="All families"
-    )
-    side.radio(
+    url_multi("Task family", families, "family", container=side, placeholder="All families")
+    url_choice(
         "Where it runs",
         ["any", "local", "hosted"],
-        key="hosting",
-        bind="query-params",
+        "hosting",
+        "any",
+        widget="radio",
+        container=side,
         horizontal=True,
         help="hosted = the openai adapter",
     )
-    side.radio(
+    url_choice(
         "Weights",
         ["any", "open", "closed"],
-        key="weights",
-        bind="query-params",
+        "weights",
+        "any",
+        widget="radio",
+        container=side,
         horizontal=True,
         help="from the model card; unknown is shown only for 'any'",
     )
-    side.select_slider("Size", list(SIZES), key="size", bind="query-params")
-    side.checkbox(
-        "Include models of unknown size", value=True, key="unknown_size", bind="query-params"
+    url_choice("Size", list(SIZES), "size", "any", widget="select_slider", container=side)
+    url_flag(
+        "Include models of unknown size",
+        "unknown_size",
+        True,
+        widget="checkbox",
+        container=side,
     )
     if side.button("Reload results", help=f"results are re-read every {CACHE_TTL_S} s anyway"):
         st.cache_data.clear()
         load_rows.clear()
-    side.caption("Results folder")
-    side.text(str(root))
 
 
 def banner(view: View) -> None:
-    """The DEMO warning, or a note that demo results are hidden."""
-    if view.demo:
+    """The DEMO or UNOFFICIAL warning above a page."""
+    if view.layer == "demo":
         st.warning(DEMO_BANNER, icon=":material/science:")
+    elif view.layer == "unofficial":
+        st.warning(UNOFFICIAL_BANNER, icon=":material/rule:")
 
 
 def empty_note(view: View) -> bool:
     """Explain an empty view; True when there is nothing to show."""
     if not view.tidy.empty:
         return False
-    if view.hidden_demo and not view.demo:
+    if view.unfiltered:
         st.info(
-            f"No benchmark results match. {view.hidden_demo} model(s) have DEMO results: "
-            "switch on 'Show DEMO results' in the sidebar to see them."
+            f"No {view.layer} results match the sidebar filters: relax them to see the "
+            f"{view.unfiltered} model(s) with {view.layer} results."
+        )
+    elif view.hidden:
+        elsewhere = " and ".join(f"{n} model(s) have {k} results" for k, n in view.hidden.items())
+        st.info(
+            f"No {view.layer} results yet. {elsewhere}: pick that layer under 'Results' in "
+            "the sidebar to see them."
         )
     else:
         st.info(
-            "No results match. Publish a finished run with `voxeval publish RUN_DIR`, "
-            "or relax the sidebar filters."
+            f"No {view.layer} results yet. Publish a finished run with `voxeval publish RUN_DIR`."
         )
     return True
 
 
-def downloads(frame: pd.DataFrame, name: str) -> None:
-    """CSV and JSON download buttons for a table."""
-    left, right, _ = st.columns([1, 1, 6])
-    left.download_button(
-        "CSV",
-        data.to_csv(frame),
-        f"{name}.csv",
-        "text/csv",
-        key=f"{name}-csv",
-        icon=":material/download:",
-    )
-    right.download_button(
-        "JSON",
-        data.to_json(frame),
-        f"{name}.json",
-        "application/json",
-        key=f"{name}-json",
-        icon=":material/download:",
-    )
-
-
-def highlight(text: pd.DataFrame, mask: pd.DataFrame) -> pd.io.formats.style.Styler:
-    """A Styler that marks the True cells of `mask` (same columns) as best."""
-
-    def css(_: pd.DataFrame) -> pd.DataFrame:
-        styles = pd.DataFrame("", index=text.index, columns=text.columns)
-        for col in mask.columns:
-            styles.loc[mask[col].to_numpy(dtype=bool), col] = BEST_STYLE
-        return styles
-
-    return text.style.apply(css, axis=None)
-
-
-def _known_columns(decimals: int) -> dict[str, object]:
-    number = st.column_config.NumberColumn
-    value = number(format=f"%.{decimals}f")
-    return {
-        "value": value,
-        "ci_low": value,
-        "ci_high": value,
-        "B − A": value,
-        "A": value,
-        "B": value,
-        "rtfx": number("RTFx ↑", format="%.1f", help="audio seconds / model seconds"),
-        "latency_s": number("latency ↓ (s/sample)", format="%.3f"),
-        "cost_usd": number("cost (USD)", format="%.4f"),
-        "p_value": number("p", format="%.4f"),
-        "wer (%)": number("↓ WER (%)", format="%.1f"),
-        "cer (%)": number("↓ CER (%)", format="%.1f"),
-        "judge score": number("↑ judge score", format="%.2f"),
-        "model": st.column_config.TextColumn(pinned=True),
-    }
-
-
-def table(
-    frame: pd.DataFrame | pd.io.formats.style.Styler,
-    decimals: int = 3,
-    height: int | str = "auto",
-    **config: object,
-) -> None:
-    """A full-width dataframe without the index; known columns get units and formats."""
-    columns = frame.columns if isinstance(frame, pd.DataFrame) else frame.data.columns
-    known = {k: v for k, v in _known_columns(decimals).items() if k in columns}
-    st.dataframe(
-        frame, hide_index=True, width="stretch", height=height, column_config={**known, **config}
-    )
-
-
 def pick(label: str, options: list[str], key: str, default: str | None = None) -> str | None:
-    """A selectbox kept in the URL under `key`; None when there are no options."""
-    if not options:
-        return None
-    index = options.index(default) if default in options else 0
-    return st.selectbox(label, options, index=index, key=key, bind="query-params")
+    """A selectbox kept in the URL under `key` (see url_choice); None without options."""
+    return url_choice(label, options, key, default, what=label.lower())

@@ -12,12 +12,19 @@ views.banner(view)
 if not views.empty_note(view):
     models = sorted(view.tidy["model"].unique())
     left, right, third = st.columns([3, 3, 1])
-    with left:
-        model_a = views.pick("Model A", models, key="a")
-    with right:
-        model_b = views.pick("Model B", models, key="b", default=models[min(1, len(models) - 1)])
-    with third:
-        min_shared = st.number_input("min shared", min_value=2, value=10, key="min_shared")
+    # Widgets in columns, messages about a link's values full width below them.
+    model_a = views.url_choice("Model A", models, "a", what="model", container=left)
+    second = models[min(1, len(models) - 1)]
+    model_b = views.url_choice("Model B", models, "b", second, what="model", container=right)
+    min_shared = views.url_number(
+        "min shared",
+        "min_shared",
+        10,
+        min_value=2,
+        max_value=1_000_000,
+        container=third,
+        help="fewest samples both runs scored for a task to be compared",
+    )
     st.caption(
         "Both runs are resampled with the same sample indices (paired percentile bootstrap, "
         "1,000 resamples, 95% CI); B − A > 0 means B scored higher, which is better only "
@@ -33,6 +40,7 @@ if not views.empty_note(view):
         else:
             compared = result[result["problem"].isna()].drop(columns="problem")
             if not compared.empty:
+                compared = views.sort_controls(compared, "", "task")
                 views.table(compared, decimals=2)
             for task, problem in result.dropna(subset=["problem"])[["task", "problem"]].values:
                 st.text(f"Not compared: {task}: {problem}")

@@ -12,16 +12,16 @@ view = views.current_view()
 views.banner(view)
 if not views.empty_note(view):
     tidy = view.tidy
-    task = views.pick("Task", sorted(tidy["task"].unique()), key="task")
+    task = views.url_choice("Task", sorted(tidy["task"].unique()), "task")
     have = sorted(tidy.loc[tidy["task"] == task, "model"].unique())
-    chosen = st.multiselect("Models", have, default=have[:3], key="models", bind="query-params")
+    chosen = views.url_multi("Models", have, "models", have[:3], what="model")
     rows = tidy[(tidy["task"] == task) & tidy["model"].isin(chosen)]
     table = views.task_samples(str(view.root), rows, task, tuple(chosen))
     if table.empty:
         st.info("No per-sample records found for these models on this task.")
     else:
         ids = list(dict.fromkeys(table["sample_id"]))
-        sample = views.pick("Sample", ids, key="sample")
+        sample = views.url_choice("Sample", ids, "sample", what="sample id")
         one = table[table["sample_id"] == sample]
         source = rows["dataset_source"].dropna()
         audio = samples.resolve_audio(task, source.iloc[0] if len(source) else None, sample)
@@ -46,5 +46,6 @@ if not views.empty_note(view):
         st.subheader("All samples")
         if "wer (%)" in table:
             st.caption("Per-sample WER/CER: jiwer after the run's text normaliser, in %.")
+        table = views.sort_controls(table, "", "sample_id")
         views.table(table)
         views.downloads(table, f"{task}-samples")
