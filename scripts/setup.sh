@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(espeak-ng sox ffmpeg flite festival festvox-kallpc16k wordnet-base
-  wordnet-sense-index chromium)
+  wordnet-sense-index chromium tini)  # tini: the Docker entry, tested as PID 1
 # torch is pinned exactly: a loose "torch" pulls a multi-GB CUDA build on Linux.
 TORCH_PIN="torch==2.13.0"
 PYTHON="${PYTHON:-python3}"
