@@ -78,10 +78,19 @@ def _redact_item(key: str, value: Any) -> Any:
     # "*_env" arguments name an environment variable; the name is not the secret. A number
     # under a "token" key is a count (max_new_tokens), never a credential.
     secret_key = SECRET_KEY.search(key) and not key.endswith("_env")
-    counted = isinstance(value, int | float) or value is None
+    counted = isinstance(value, int | float) or value is None or _token_ids(key, value)
     if (secret_key and not counted) or (isinstance(value, str) and _SECRET_VALUE.match(value)):
         return REDACTED
     return redact(value)
+
+
+def _token_ids(key: str, value: Any) -> bool:
+    """Token ids under a "*_tokens" key (suppress_tokens="-1"): no credential-length word."""
+    plural = key.lower().endswith("_tokens")
+    return plural and isinstance(value, str) and not _CREDENTIAL_WORD.search(value)
+
+
+_CREDENTIAL_WORD = re.compile(r"[A-Za-z0-9_+/=.~-]{16,}")  # real credentials are long
 
 
 def find_secret(text: str, values: dict[str, str]) -> str | None:

@@ -255,6 +255,8 @@ def test_redact_hides_credentials_but_keeps_token_counts():
         "headers": {"Authorization": "Bearer xyz", "X-Trace": "1"},
         "prompt": "sk-looks-like-a-key",
         "stop_token": None,
+        "suppress_tokens": "non-speech (-1)",  # token ids, a decoding setting
+        "auth_tokens": "abcdefghijklmnopqrstuv",  # a credential-length word: still hidden
     }
     assert redact(args) == {
         "max_new_tokens": 64,
@@ -263,6 +265,8 @@ def test_redact_hides_credentials_but_keeps_token_counts():
         "headers": {"Authorization": REDACTED, "X-Trace": "1"},
         "prompt": REDACTED,
         "stop_token": None,
+        "suppress_tokens": "non-speech (-1)",
+        "auth_tokens": REDACTED,
     }
 
 
