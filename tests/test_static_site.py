@@ -388,3 +388,20 @@ def test_forty_models_by_twelve_tasks_export_keeps_the_landing_page_small(tmp_pa
     assert text.count('<td class="t" data-value="0">') == n_boards  # each board's top row
     assert size < 250_000  # what keeps the first ranking row under 0.5 s in a browser
     assert len(list((tmp_path / "site" / "models").iterdir())) == 40
+
+
+def test_the_cli_writes_the_site_and_refuses_a_foreign_folder(tmp_path, capsys):
+    from voxeval.cli import main
+
+    root = build_results(tmp_path / "results")
+    out = tmp_path / "site"
+    assert main(["leaderboard", "--results-dir", str(root), "--static", str(out)]) == 0
+    assert (
+        out / "index.html"
+    ).is_file() and "wrote the static leaderboard" in capsys.readouterr().out
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("mine")
+    assert main(["leaderboard", "--results-dir", str(root), "--static", str(foreign)]) != 0
+    assert "holds no previous static export" in capsys.readouterr().err
+    assert (foreign / "notes.txt").read_text() == "mine"
