@@ -1,7 +1,8 @@
 """`voxeval leaderboard --static OUT`: the leaderboard as a self-contained static site.
 
-OUT/index.html ranks the chosen layer (official results by default); the other layers get
-their own labelled pages (unofficial.html, demo.html) and are never mixed into its boards.
+OUT/index.html ranks the chosen layer (by default the first that holds results); the other
+layers get their own labelled pages (unofficial.html, demo.html), never mixed into its
+boards.
 Each layer has a page per task and per model and CSV/JSON downloads of every board; pages
 are plain HTML with inline CSS, so any static host serves them and a browser fetches
 nothing else. Names in results are hostile input: file names are slugs, text is escaped,
@@ -60,15 +61,16 @@ class StaticExportError(VoxevalError):
 def write_site(
     results_dir: Path,
     out: Path,
-    layer: str = "official",
+    layer: str | None = None,
     declared: dict[str, str] | None = None,
 ) -> Path:
     """Export the leaderboard over `results_dir` as static pages in `out`; return index.html.
 
-    `layer` is the one ranked on index.html; the others get their own pages. `declared`
+    `layer` is the one ranked on index.html (default: the first of official, unofficial,
+    demo that holds results, as in the app); the others get their own pages. `declared`
     maps task → board (default: what the installed tasks declare).
     """
-    if layer not in data.LAYERS:
+    if layer is not None and layer not in data.LAYERS:
         raise ValueError(f"unknown layer {layer!r}; choose one of {', '.join(data.LAYERS)}")
     results_dir, out = Path(results_dir), Path(out)
     if not results_dir.is_dir():  # a mistyped path would otherwise export an empty board
@@ -76,10 +78,17 @@ def write_site(
     previous = prepare_out(out, results_dir)
     rows = data.load_results(results_dir)
     files: dict[str, bytes] = {}
-    for site in layer_sites(results_dir, rows, layer, declared):
+    for site in layer_sites(results_dir, rows, layer or first_layer(rows), declared):
         files.update(site_files(site))
     write_files(out, scrub_root(files, results_dir), previous)
     return out / "index.html"
+
+
+def first_layer(rows: pd.DataFrame) -> str:
+    """The first layer with results (a fresh clone holds only DEMO runs), else official."""
+    done = rows[rows["status"] == "success"] if "status" in rows else rows.iloc[:0]
+    present = set(data.row_layers(done)) if not done.empty else set()
+    return next((name for name in data.LAYERS if name in present), "official")
 
 
 def layer_sites(

@@ -195,15 +195,24 @@ def _demo_alias() -> None:
     urlstate.drop("demo")
 
 
+def default_layer(root: Path) -> str:
+    """The first layer that holds results (official, unofficial, demo), else official.
+
+    A fresh clone ships only DEMO results: its board opens on them (banner and URL say so)
+    rather than on an empty official layer.
+    """
+    return next((name for name in LAYERS if not load_tidy(str(root), name).empty), "official")
+
+
 def layer_switch() -> str:
-    """The layer choice (`?layer=`, official by default), each option explained."""
+    """The layer choice (`?layer=`, the first non-empty layer by default), each explained."""
     _demo_alias()
     side = st.sidebar
     layer = url_choice(
         "Results",
         list(LAYERS),
         "layer",
-        "official",
+        default_layer(results_dir()),
         what="layer",
         widget="radio",
         container=side,

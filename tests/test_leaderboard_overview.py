@@ -77,3 +77,21 @@ def test_an_unknown_board_in_the_link_is_answered_visibly(app):  # noqa: F811
     at = app(board="no-such-board")
     assert any("no\\-such\\-board" in e.value for e in at.error)  # as escaped markdown
     assert len(at.subheader) == 5  # every board, said so rather than guessed silently
+
+
+def test_a_board_with_only_demo_results_opens_on_them_and_says_so(
+    tmp_path, monkeypatch, mock_model
+):
+    from streamlit.testing.v1 import AppTest
+
+    from tests.leaderboard_fixtures import add_demo_runs
+    from tests.test_leaderboard_app import APP
+
+    root = tmp_path / "results"
+    root.mkdir()
+    add_demo_runs(root, tmp_path / "work", mock_model)
+    monkeypatch.setenv("VOXEVAL_RESULTS_DIR", str(root))
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert at.query_params["layer"] == "demo"  # explicit in the URL, not a silent switch
+    assert any(w.value.startswith("DEMO results") for w in at.warning)
+    assert set(shown(at.dataframe[0])["Model"]) == {"mock-good", "mock-sloppy"}

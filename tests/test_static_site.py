@@ -405,3 +405,13 @@ def test_the_cli_writes_the_site_and_refuses_a_foreign_folder(tmp_path, capsys):
     assert main(["leaderboard", "--results-dir", str(root), "--static", str(foreign)]) != 0
     assert "holds no previous static export" in capsys.readouterr().err
     assert (foreign / "notes.txt").read_text() == "mine"
+
+
+def test_a_site_with_only_demo_results_opens_on_them(tmp_path):
+    root = tmp_path / "results"
+    demo = task_result("asr-clean", 0.2, demo=True)
+    write_run(
+        root, run_record({"name": "demo-only", "adapter": "X", "args": {}}, {"asr-clean": demo}, T0)
+    )
+    text = write_site(root, tmp_path / "site").read_text("utf-8")
+    assert "DEMO:" in text and "demo-only" in text
