@@ -21,6 +21,7 @@ class ModelCard(BaseModel):
     hardware: str | None = Field(None, description="what the run ran on")
     architecture: Literal["cascade", "end-to-end"] | None = None
     url: str | None = Field(None, description="model page (http or https)")
+    paper: str | None = Field(None, description="the model's paper (http or https)")
 
     @field_validator("parameters")
     @classmethod
@@ -29,7 +30,7 @@ class ModelCard(BaseModel):
             raise ValueError('give a positive count or a size such as "244M" or "7B"')
         return value
 
-    @field_validator("url")
+    @field_validator("url", "paper")
     @classmethod
     def _url(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("http://", "https://")):

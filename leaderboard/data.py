@@ -70,7 +70,7 @@ def _latest_runs(rows: pd.DataFrame, layer: str) -> pd.DataFrame:
 
 def _model_facts(rows: pd.DataFrame, keys: pd.Series) -> pd.DataFrame:
     """Per model key: card fields of its newest carded successful run, a unique name."""
-    cols = ["display_name", "parameters", "open_weights", "licence", "architecture", "url"]
+    cols = ["display_name", "parameters", "open_weights", "licence", "architecture", "url", "paper"]
     runs = rows[rows["model_key"].isin(keys) & (rows["status"] == "success")]
     runs = runs.drop_duplicates("path").sort_values("finished_at")
     facts = pd.DataFrame(index=pd.Index(keys.unique(), name="model_key"))
@@ -216,6 +216,7 @@ def model_facts(tidy: pd.DataFrame, model: str) -> dict[str, object]:
         "architecture": last["architecture"],
         "hardware": last["hardware"],
         "url": last["url"],
+        "paper": last.get("paper"),
         "voxeval versions": ", ".join(sorted(rows["voxeval_version"].dropna().unique())),
         "newest result": str(last["finished_at"]),
     }

@@ -28,7 +28,7 @@ import pandas as pd
 
 from voxeval.leaderboard.identity import is_demo_run, is_hosted, model_key, parse_parameters
 
-INDEX_VERSION = 3  # 2: rows only from validated runs; 3: metric_kind (and layer) columns
+INDEX_VERSION = 4  # 2: validated runs only; 3: metric_kind, layer; 4: card paper
 INDEX_FILE = f"index-v{INDEX_VERSION}.parquet"
 RUN_FILE, CARD_FILE = "run.json", "card.json"
 LAYERS = ("runs", "unofficial", "demo")
@@ -36,7 +36,7 @@ SIGNATURE = ["mtime_ns", "size", "card_mtime_ns"]
 Signature = tuple[int, int, int]
 
 TIMING = ("wall_s", "model_s", "audio_s", "rtfx", "load_s")
-CARD_FIELDS = ("display_name", "licence", "architecture", "url")
+CARD_FIELDS = ("display_name", "licence", "architecture", "url", "paper")
 
 
 def _dirs(path: str) -> Iterator[os.DirEntry]:

@@ -143,10 +143,11 @@ def task_page(site: Site, task: str) -> str:
 
 
 def facts_list(facts: dict[str, object]) -> str:
-    """The model card and run facts as a definition list (url linked only if http(s))."""
+    """The model card and run facts as a definition list (url, paper linked only if http(s))."""
     items = []
     for key, value in facts.items():
-        shown = external(value) if key == "url" and not is_missing(value) else text(value)
+        linked = key in ("url", "paper") and not is_missing(value)
+        shown = external(value) if linked else text(value)
         items.append(f"<dt>{esc(key)}</dt><dd>{shown}</dd>")
     return "<dl>" + "".join(items) + "</dl>"
 

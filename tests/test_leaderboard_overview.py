@@ -95,3 +95,29 @@ def test_a_board_with_only_demo_results_opens_on_them_and_says_so(
     assert at.query_params["layer"] == "demo"  # explicit in the URL, not a silent switch
     assert any(w.value.startswith("DEMO results") for w in at.warning)
     assert set(shown(at.dataframe[0])["Model"]) == {"mock-good", "mock-sloppy"}
+
+
+def test_the_cards_paper_is_a_link_and_only_http_is_accepted(tmp_path, monkeypatch):
+    import json
+
+    from pydantic import ValidationError
+    from streamlit.testing.v1 import AppTest
+
+    from tests.leaderboard_fixtures import build_results
+    from tests.test_leaderboard_app import APP
+    from voxeval.leaderboard.card import ModelCard
+
+    with pytest.raises(ValidationError, match="http"):
+        ModelCard(paper="javascript:alert(1)")
+    root = build_results(tmp_path / "results")
+    card_path = next(
+        p for p in root.rglob("card.json") if "Whisper small" in p.read_text(encoding="utf-8")
+    )
+    card = json.loads(card_path.read_text(encoding="utf-8"))
+    card_path.write_text(json.dumps({**card, "paper": "https://arxiv.org/abs/2212.04356"}))
+    monkeypatch.setenv("VOXEVAL_RESULTS_DIR", str(root))
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params.update(page="model", model="Whisper small (CT2)")
+    at.run()
+    links = {b.proto.label: b.proto.url for b in at.get("link_button")}
+    assert links["Paper (arxiv\\.org)"] == "https://arxiv.org/abs/2212.04356"  # label is markdown

@@ -10,16 +10,16 @@ import streamlit as st
 from voxeval.leaderboard import data, views
 
 
-def card_link(url: object) -> None:
-    """The card's model page as a link button when it is http(s), else as plain text."""
+def card_link(url: object, what: str = "Model page") -> None:
+    """A card link as a link button when it is http(s), else as plain text."""
     if url is None or (isinstance(url, float) and pd.isna(url)):
         return
     link = views.safe_link(url)
     if link is None:
-        st.text(f"Model page (not an http(s) link, so not linked): {url}")
+        st.text(f"{what} (not an http(s) link, so not linked): {url}")
         return
     host = views.escape_markdown(urlsplit(link).hostname or "")
-    st.link_button(f"Model page ({host})", link, icon=":material/open_in_new:")
+    st.link_button(f"{what} ({host})", link, icon=":material/open_in_new:")
 
 
 st.title("Per model")
@@ -42,9 +42,10 @@ if not views.empty_note(view):
     left, right = st.columns([2, 3])
     with left:
         st.subheader("Card and run facts")
-        # The card URL is shown as a link below (when safe), not as a text row.
-        views.table(all_facts[all_facts["fact"] != "url"], height="content")
+        # The card's links are shown as link buttons below (when safe), not as text rows.
+        views.table(all_facts[~all_facts["fact"].isin(["url", "paper"])], height="content")
         card_link(facts.get("url"))
+        card_link(facts.get("paper"), "Paper")
         views.downloads(all_facts, "model-facts")
     results = data.model_table(view.tidy, model)
     with right:
