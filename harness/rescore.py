@@ -117,9 +117,8 @@ def _rescored(
                 f"{old.task_version}; re-run the model instead of re-scoring."
             )
         index = folder.sample_index(name)
-        new, rows = score_records(
-            task, old.dataset, index, list(index.offsets), old.samples_file, judge
-        )
+        # ids None: every id in the file's order, without a list of 100k id strings
+        new, rows = score_records(task, old.dataset, index, None, old.samples_file, judge)
         new.timing.wall_s, new.timing.load_s = old.timing.wall_s, old.timing.load_s
         if judge is None:
             _keep_judge_scores(old, new)

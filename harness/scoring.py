@@ -6,6 +6,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from voxeval.metrics import MetricResult, summarize
 from voxeval.results import DatasetIdentity, MetricValue, TaskResult
 from voxeval.results.records import RecordIndex
@@ -19,7 +21,7 @@ if TYPE_CHECKING:
 
 
 def summarize_columns(
-    columns: list[SpecColumn], groups: dict[str, list[int]]
+    columns: list[SpecColumn], groups: dict[str, np.ndarray]
 ) -> tuple[dict[str, MetricValue], dict[str, dict[str, MetricValue]]]:
     """Values and intervals from each column's statistics, overall and per group."""
     overall: dict[str, MetricValue] = {}
@@ -68,7 +70,7 @@ def _fed(scorer: TaskScorer, records: Iterable[dict[str, Any]]) -> TaskScorer:
 
 
 def _scored(scorer: TaskScorer, judge: JudgeConfig | None) -> dict[str, Any]:
-    metrics, by_group = summarize_columns(scorer.columns, scorer.row_groups.as_lists())
+    metrics, by_group = summarize_columns(scorer.columns, scorer.row_groups.as_arrays())
     judge_rows = None
     if scorer.judging and judge is not None:
         groups = scorer.judge_groups.as_lists()
@@ -133,19 +135,22 @@ def score_records(
     task: Task | type[Task],
     dataset: DatasetIdentity,
     records: dict[str, dict[str, Any]] | RecordIndex,
-    ids: list[str],
+    ids: list[str] | None,
     samples_file: str,
     judge: JudgeConfig | None = None,
 ) -> tuple[TaskResult, list[dict[str, Any]] | None]:
     """Score the records of `ids` into a TaskResult (timing and usage from the records).
 
     `records` is a dict of records, or a RecordIndex whose records are read back one chunk
-    at a time, so memory does not grow with the number of samples. Pure: nothing is
+    at a time, so memory does not grow with the number of samples. `ids` None scores every
+    record, in the order of each id's first line (the dict's order). Pure: nothing is
     written. With a judge, its per-sample rows come back for the caller, who holds the
     run's lock, to save as judge-<task>.jsonl.
     """
     if isinstance(records, RecordIndex):
         ordered: Iterable[dict[str, Any]] = records.records(ids)
+    elif ids is None:
+        ordered = records.values()
     else:
         ordered = (records[i] for i in ids if i in records)
     scorer = _fed(TaskScorer(task, judge), ordered)

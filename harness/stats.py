@@ -65,12 +65,30 @@ def resample_counts(n: int, n_resamples: int, seed: int, rows: int) -> Iterator[
     rng = np.random.default_rng(seed)
     block = max(1, min(rows, _COUNT_ELEMENTS // max(1, n)))
     for start in range(0, n_resamples, rows):
-        counts = np.empty((min(rows, n_resamples - start), n))
-        for first in range(0, len(counts), block):
-            draws = rng.integers(0, n, size=(min(block, len(counts) - first), n))
-            for row, drawn in zip(counts[first:], draws, strict=False):
-                row[:] = np.bincount(drawn, minlength=n)
-        yield counts
+        # Yielded without a local name, so a caller that drops a chunk frees it before the
+        # next one is made: two chunks alive at once would double the peak (+8 MB).
+        yield _counted(rng, n, min(rows, n_resamples - start), block)
+
+
+def _counted(rng: np.random.Generator, n: int, rows: int, block: int) -> np.ndarray:
+    """The next `rows` resamples' per-row counts, drawn `block` resamples per call."""
+    counts = np.empty((rows, n))
+    for first in range(0, rows, block):
+        draws = rng.integers(0, n, size=(min(block, rows - first), n))
+        for row, drawn in zip(counts[first:], draws, strict=False):
+            row[:] = np.bincount(drawn, minlength=n)
+    return counts
+
+
+def _per_chunk(
+    chunks: Iterator[np.ndarray], score: Callable[[np.ndarray], np.ndarray]
+) -> np.ndarray:
+    """The scores of every chunk, concatenated; each chunk is let go before the next is made."""
+    values = []
+    for chunk in chunks:
+        values.append(score(chunk))
+        del chunk  # else it stays alive while the generator makes the next one
+    return np.concatenate(values) if values else np.empty(0)
 
 
 def bootstrap_sum_distribution(
@@ -90,11 +108,8 @@ def bootstrap_sum_distribution(
     # sum exactly in any order; real-valued ones may differ from a differently shaped
     # product in the last bit, far below any reported digit.
     per_chunk = max(1, _SUM_ELEMENTS // max(1, n))
-    values = [
-        aggregate_sums(counts @ stats, n)
-        for counts in resample_counts(n, n_resamples, seed, per_chunk)
-    ]
-    return np.concatenate(values) if values else np.empty(0)
+    chunks = resample_counts(n, n_resamples, seed, per_chunk)
+    return _per_chunk(chunks, lambda counts: aggregate_sums(counts @ stats, n))
 
 
 def bootstrap_count_distribution(
@@ -105,8 +120,7 @@ def bootstrap_count_distribution(
 ) -> np.ndarray:
     """Metric values of the same resamples, from per-row counts (b × n) → (b,)."""
     rows = max(1, _COUNT_ELEMENTS // max(1, n))
-    values = [aggregate_counts(c) for c in resample_counts(n, n_resamples, seed, rows)]
-    return np.concatenate(values) if values else np.empty(0)
+    return _per_chunk(resample_counts(n, n_resamples, seed, rows), aggregate_counts)
 
 
 def percentile_interval(

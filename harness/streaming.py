@@ -22,7 +22,11 @@ from voxeval.task import MetricSpec, Task
 if TYPE_CHECKING:
     from voxeval.judge import JudgeConfig
 
-CHUNK = 4096  # records per chunk: bounds the memory of one chunk's records and rows
+# Records per chunk: bounds the memory of one chunk's records, rows and alignments (4096
+# cost ~12 MB more peak RSS at 100k samples than 1024, for no CPU gained).
+CHUNK = 1024
+# Exact narrower types for statistics that are whole numbers (edit and n-gram counts).
+_COMPACT = (np.uint8, np.uint16, np.uint32)
 
 
 def field_value(record: dict[str, Any], path: str) -> Any:
@@ -46,7 +50,8 @@ class SpecColumn:
     def __init__(self, spec: MetricSpec) -> None:
         self.spec, self.metric = spec, get_metric(spec.metric)
         self.chunkable = bool(getattr(self.metric, "chunkable", False))
-        self.parts: list[np.ndarray] = []
+        self.parts: list[np.ndarray] = []  # chunks' statistics, stored `compact`
+        self.dtype: np.dtype | None = None  # what the metric returned, given back by `stats`
         self.preds: list[Any] = []
         self.refs: list[Any] = []
 
@@ -58,15 +63,36 @@ class SpecColumn:
             self.preds += preds
             self.refs += refs
         elif rows:
-            self.parts.append(self.metric.sample_stats(preds, refs, **self.spec.params))
+            part = self.metric.sample_stats(preds, refs, **self.spec.params)
+            self.dtype = (
+                part.dtype if self.dtype is None else np.result_type(self.dtype, part.dtype)
+            )
+            self.parts.append(compact(part))
 
     def stats(self) -> np.ndarray | None:
         """Every row's statistics (None without rows)."""
         if self.chunkable:
-            return np.concatenate(self.parts) if self.parts else None
+            return np.concatenate(self.parts, dtype=self.dtype) if self.parts else None
         if not self.preds:
             return None
         return self.metric.sample_stats(self.preds, self.refs, **self.spec.params)
+
+
+def compact(stats: np.ndarray) -> np.ndarray:
+    """`stats` in the narrowest unsigned type that holds it exactly, else unchanged.
+
+    Kept until the end, statistics grow with N: WER's (S, D, I, hits) as float64 are 32 bytes
+    a sample, as uint8 4. `SpecColumn.stats` turns them back into float64.
+    """
+    # Negative numbers and -0.0 (whose sign a sum can carry to the value) stay as they are.
+    if stats.dtype != np.float64 or not stats.size or np.signbit(stats).any():
+        return stats
+    high = stats.max()
+    for dtype in _COMPACT:
+        if high <= np.iinfo(dtype).max:
+            narrow = stats.astype(dtype)
+            return narrow if np.array_equal(narrow, stats) else stats  # whole numbers only
+    return stats
 
 
 class GroupIndex:
@@ -88,6 +114,10 @@ class GroupIndex:
     def as_lists(self) -> dict[str, list[int]]:
         """The groups as index lists, in the order the fields and values were met."""
         return {key: list(indices) for key, indices in self.rows.items()}
+
+    def as_arrays(self) -> dict[str, np.ndarray]:
+        """The groups as int64 index arrays (views, not copies: 8 bytes a row, not ~40)."""
+        return {key: np.frombuffer(indices, np.int64) for key, indices in self.rows.items()}
 
 
 class TaskScorer:

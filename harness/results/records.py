@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
-from typing import Annotated, Any
+from typing import IO, Annotated, Any
 
 from pydantic import ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
 from typing_extensions import Required, TypedDict
@@ -23,11 +24,13 @@ from voxeval.results.files import (
     open_in,
     strict_json,
 )
+from voxeval.results.offsets import OffsetBuilder, OffsetTable, same_hash
 from voxeval.results.schema import Count, Seconds
 
 _STRICT = ConfigDict(extra="forbid", allow_inf_nan=False)
 SampleId = Annotated[str, StringConstraints(min_length=1, max_length=512)]
 Finite = Annotated[float, Field(allow_inf_nan=False)]
+LOOKUP_BATCH = 1024  # ids hashed and looked up at once (numpy per batch, not per id)
 
 
 class Prediction(TypedDict, total=False):
@@ -186,33 +189,52 @@ def scan_lines(numbered: Iterable[tuple[int, int, bytes]], schema: TypeAdapter) 
 class RecordIndex:
     """Where each id's latest valid record starts in a JSON-lines file, and every bad line.
 
-    Memory is one offset per id, not the records: `records` reads them back one at a time,
-    so a 100k-sample file is scored without holding it.
+    Memory is 24 bytes per id (`voxeval.results.offsets`), not the records nor even the ids:
+    `records` reads them back one at a time, so a 100k-sample file is scored without
+    holding it.
     """
 
     folder: Path
     name: str
     schema: TypeAdapter = SAMPLE_RECORD
-    offsets: dict[str, int] = field(default_factory=dict)
+    table: OffsetTable = field(default_factory=OffsetTable)
     bad: list[BadLine] = field(default_factory=list)
     valid_lines: int = 0
 
-    def records(self, ids: Iterable[str]) -> Iterator[dict[str, Any]]:
-        """The latest record of each id in `ids` that has one, in that order."""
+    def __len__(self) -> int:
+        return len(self.table)
+
+    def records(self, ids: Iterable[str] | None = None) -> Iterator[dict[str, Any]]:
+        """The latest record of each id in `ids` that has one, in that order.
+
+        Without `ids`: every id's latest record, in the order of each id's first line.
+        """
         with open_in(self.folder, self.name, "samples file") as fh:
-            for sample_id in ids:
-                offset = self.offsets.get(sample_id)
-                if offset is None:
-                    continue
-                fh.seek(offset)
-                record, reason = parse_line(fh.readline(MAX_LINE_BYTES + 1), self.schema)
-                if reason is not None:  # the file changed under us: refuse, never guess
-                    raise UnsafeResultsError(
-                        f"{self.folder / self.name}: the record of {sample_id!r} changed while "
-                        f"it was being scored ({reason}). Nothing was written; run the same "
-                        "command again once no other process is writing the run."
-                    )
-                yield record
+            if ids is None:
+                for offset in self.table.in_order.tolist():
+                    yield self._read(fh, offset, None)
+                return
+            left = iter(ids)
+            while batch := list(islice(left, LOOKUP_BATCH)):
+                for sample_id, offset in zip(batch, self.table.candidates(batch), strict=True):
+                    record = None if offset is None else self._read(fh, offset, sample_id)
+                    # A different id of the same hash: this one has no record.
+                    if record is not None and record["sample_id"] == sample_id:
+                        yield record
+
+    def _read(self, fh: IO[bytes], offset: int, sample_id: str | None) -> dict[str, Any]:
+        """The valid record at `offset`; the file changed under us if there is none."""
+        fh.seek(offset)
+        record, reason = parse_line(fh.readline(MAX_LINE_BYTES + 1), self.schema)
+        if reason is None and (sample_id is None or same_hash(record["sample_id"], sample_id)):
+            return record
+        # Refuse, never guess: a line changed, or it now holds an id of another hash.
+        what = "a record" if sample_id is None else f"the record of {sample_id!r}"
+        raise UnsafeResultsError(
+            f"{self.folder / self.name}: {what} changed while it was being scored "
+            f"({reason or 'another sample id'}). Nothing was written; run the same command "
+            "again once no other process is writing the run."
+        )
 
 
 def index_jsonl(folder: Path, name: str, schema: TypeAdapter = SAMPLE_RECORD) -> RecordIndex:
@@ -222,10 +244,12 @@ def index_jsonl(folder: Path, name: str, schema: TypeAdapter = SAMPLE_RECORD) ->
         fh = open_in(folder, name, "samples file")
     except FileNotFoundError:
         return index
+    builder = OffsetBuilder()
     with fh:
         for offset, record in valid_records(offset_lines(fh), schema, index.bad):
-            index.offsets[record["sample_id"]] = offset
+            builder.add(record["sample_id"], offset)
             index.valid_lines += 1
+        index.table = builder.build(lambda offset: index._read(fh, offset, None)["sample_id"])
     return index
 
 
