@@ -41,7 +41,9 @@ def test_landing_page_shows_every_board_with_ranked_models_first(app):  # noqa: 
     emotion = shown(at.dataframe[1])
     assert emotion["Rank"].tolist() == ["1–2", "1–2", "3"]  # a rank band: CIs overlap
     assert "mock-good" not in set(asr["Model"])  # demo results stay apart
-    assert any("rank range" in c.value for c in at.caption)
+    assert any("rank band" in c.value for c in at.caption)
+    rules = [t.value for t in at.text]
+    assert any("rank range" in t and "paired bootstrap" in t for t in rules)  # stated in full
 
 
 def test_star_only_where_significantly_best_and_numbers_stay_numeric(app):  # noqa: F811

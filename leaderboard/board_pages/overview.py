@@ -45,7 +45,10 @@ def show_board(board: boards.Board, show_ci: bool, sortable: bool) -> None:
 st.title("voxeval leaderboard")
 view = views.current_view()
 views.banner(view)
-st.caption(f"{boards.RANK_RULE} {bands.BAND_RULE} {data.LATEST_RULE}")
+st.caption(
+    "Only models with every task of a board are ranked; models not significantly apart share "
+    "a rank band (2–4); ★ only for a significantly best value. The full rules are below."
+)
 if not views.empty_note(view):
     for warning in data.identity_warnings(view.tidy):
         st.warning(views.escape_markdown(warning))
@@ -68,7 +71,10 @@ if not views.empty_note(view):
         "and CCC on −1..1; judge ratings on the rubric's scale. Each task column shows its "
         "primary metric (the task's first); see Per task for the others."
     )
-    with st.expander("Every metric with 95% CI and n (long table)"):
+    with st.expander("How ranks, rank bands and ★ are decided", expanded=False):
+        st.text(f"{boards.RANK_RULE}\n\n{bands.BAND_RULE}\n\n{data.LATEST_RULE}")
+    # Built only on request: a collapsed expander would still ship every row to the browser.
+    if views.url_flag("Every metric with 95% CI and n (long table)", "long"):
         cols = [
             "model",
             "task",
