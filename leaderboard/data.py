@@ -20,6 +20,30 @@ from voxeval.leaderboard.index import load_index
 from voxeval.leaderboard.units import apply_units
 
 LATEST_RULE = "For each model and task the latest successful run is shown."
+# The long table of every metric: one row per model × task × metric, with its provenance.
+LONG_COLUMNS = [
+    "model",
+    "task",
+    "metric",
+    "value",
+    "ci_low",
+    "ci_high",
+    "n",
+    "unit",
+    "higher_is_better",
+    "rtfx",
+    "input_tokens",
+    "output_tokens",
+    "cost_usd",
+    "task_version",
+    "dataset_id",
+    "dataset_split",
+    "dataset_revision",
+    "dataset_hash",
+    "voxeval_version",
+    "finished_at",
+    "run_id",
+]
 
 
 @dataclass
@@ -260,3 +284,8 @@ def to_json(frame: pd.DataFrame) -> bytes:
     buffer = io.StringIO()
     frame.to_json(buffer, orient="records", date_format="iso", force_ascii=False)
     return json.dumps(json.loads(buffer.getvalue()), indent=1, ensure_ascii=False).encode()
+
+
+def long_table(tidy: pd.DataFrame) -> pd.DataFrame:
+    """Every shown metric with CI, n, speed, cost and provenance, by task, metric, model."""
+    return tidy[LONG_COLUMNS].sort_values(["task", "metric", "model"])

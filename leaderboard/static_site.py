@@ -29,29 +29,6 @@ MARKER = ".voxeval-static-site.json"
 GENERATOR = "voxeval leaderboard --static"
 # What our own exports contain: slug paths only, so a tampered marker cannot name others.
 OUR_PATH = re.compile(r"(?:[a-z0-9][a-z0-9-]*/)*[a-z0-9][a-z0-9.-]*")
-LONG_COLUMNS = [
-    "model",
-    "task",
-    "metric",
-    "value",
-    "ci_low",
-    "ci_high",
-    "n",
-    "unit",
-    "higher_is_better",
-    "rtfx",
-    "input_tokens",
-    "output_tokens",
-    "cost_usd",
-    "task_version",
-    "dataset_id",
-    "dataset_split",
-    "dataset_revision",
-    "dataset_hash",
-    "voxeval_version",
-    "finished_at",
-    "run_id",
-]
 
 
 class StaticExportError(VoxevalError):
@@ -175,7 +152,7 @@ def site_files(site: Site) -> dict[str, bytes]:
         files[site.board_file(board.name, "csv")] = data.to_csv(board.table)
         files[site.board_file(board.name, "json")] = inert_json(data.to_json(board.table))
     if not site.tidy.empty:
-        long = site.tidy[LONG_COLUMNS].sort_values(["task", "metric", "model"])
+        long = data.long_table(site.tidy)
         files[site.all_metrics_file("csv")] = data.to_csv(long)
         files[site.all_metrics_file("json")] = inert_json(data.to_json(long))
     return files

@@ -123,3 +123,9 @@ def test_the_cards_paper_is_a_link_and_only_http_is_accepted(tmp_path, monkeypat
     at.run()
     links = {b.proto.label: b.proto.url for b in at.get("link_button")}
     assert links["Paper (arxiv\\.org)"] == "https://arxiv.org/abs/2212.04356"  # label is markdown
+
+
+def test_the_long_table_is_sent_only_on_request(app):  # noqa: F811
+    assert not any("dataset_revision" in d.value.columns for d in app().dataframe)
+    long = next(d.value for d in app(long="true").dataframe if "dataset_revision" in d.value)
+    assert {"ci_low", "ci_high", "n", "run_id"} <= set(long.columns) and len(long) > 20

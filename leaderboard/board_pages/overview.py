@@ -75,21 +75,7 @@ if not views.empty_note(view):
         st.text(f"{boards.RANK_RULE}\n\n{bands.BAND_RULE}\n\n{data.LATEST_RULE}")
     # Built only on request: a collapsed expander would still ship every row to the browser.
     if views.url_flag("Every metric with 95% CI and n (long table)", "long"):
-        cols = [
-            "model",
-            "task",
-            "metric",
-            "value",
-            "ci_low",
-            "ci_high",
-            "n",
-            "unit",
-            "higher_is_better",
-            "task_version",
-            "dataset_id",
-            "run_id",
-        ]
-        long = view.tidy[cols].sort_values(["task", "metric", "model"])
+        long = data.long_table(view.tidy)
         views.table(long)
         views.downloads(long, "all-metrics")
 unreadable = views.load_problems(str(view.root))
