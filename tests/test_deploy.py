@@ -26,8 +26,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.browser_helpers import free_port, wait_healthy
 from tests.conftest import REPO
-from tests.test_leaderboard_browser import free_port, wait_healthy
 from voxeval.publish import publish_run
 from voxeval.runner import RunConfig, run_evaluation
 from voxeval.types import Response
