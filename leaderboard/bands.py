@@ -77,12 +77,11 @@ def rank_bands(order: Sequence[str], tasks: Sequence[str], judge: Judge) -> list
         if i and judge.board(tasks, order[leader], model):
             leader = i
         band_of.append(leader)
-    texts = []
-    for i in range(len(order)):
-        first = band_of[i]
-        last = max(j for j, b in enumerate(band_of) if b == first)
-        texts.append(str(first + 1) if first == last else f"{first + 1}–{last + 1}")
-    return texts
+    last = {leader: i for i, leader in enumerate(band_of)}  # each band's last position
+    return [
+        str(first + 1) if first == last[first] else f"{first + 1}–{last[first] + 1}"
+        for first in band_of
+    ]
 
 
 def significant_best(

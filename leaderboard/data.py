@@ -20,6 +20,17 @@ from voxeval.leaderboard.index import load_index
 from voxeval.leaderboard.units import apply_units
 
 LATEST_RULE = "For each model and task the latest successful run is shown."
+# Where a shown number comes from: task version, data identity, voxeval version, run.
+PROVENANCE = [
+    "task_version",
+    "dataset_id",
+    "dataset_split",
+    "dataset_revision",
+    "dataset_hash",
+    "voxeval_version",
+    "finished_at",
+    "run_id",
+]
 # The long table of every metric: one row per model × task × metric, with its provenance.
 LONG_COLUMNS = [
     "model",
@@ -35,14 +46,7 @@ LONG_COLUMNS = [
     "input_tokens",
     "output_tokens",
     "cost_usd",
-    "task_version",
-    "dataset_id",
-    "dataset_split",
-    "dataset_revision",
-    "dataset_hash",
-    "voxeval_version",
-    "finished_at",
-    "run_id",
+    *PROVENANCE,
 ]
 
 
@@ -209,14 +213,7 @@ def model_table(tidy: pd.DataFrame, model: str) -> pd.DataFrame:
         "input_tokens",
         "output_tokens",
         "cost_usd",
-        "task_version",
-        "dataset_id",
-        "dataset_split",
-        "dataset_revision",
-        "dataset_hash",
-        "voxeval_version",
-        "finished_at",
-        "run_id",
+        *PROVENANCE,
         "n_errors",
     ]
     return rows.sort_values(["task", "metric_order"])[keep].reset_index(drop=True)
