@@ -58,6 +58,10 @@ class JudgeOutcome:
         return float(np.mean(spread)) if spread else None
 
 
+# json.dumps's own encoder for one str (ensure_ascii=True, the default)
+_json_string = json.encoder.encode_basestring_ascii
+
+
 class JudgeCache:
     """SQLite store of judge replies keyed by a hash of everything that shapes them.
 
@@ -119,8 +123,8 @@ class JudgeCache:
                 text = json.dumps(head, sort_keys=True, default=str)[:-1] + ", "
                 heads[system] = hashlib.sha256(text.encode())
             digest = heads[system].copy()
-            tail = json.dumps([user, k], sort_keys=True, default=str)[1:]  # "user", k]
-            digest.update(tail.encode())
+            # json.dumps([user, k])[1:] ('"user", k]'), without building a list per item
+            digest.update(f"{_json_string(user)}, {int(k)}]".encode())
             out.append(digest.hexdigest())
         return out
 
@@ -211,10 +215,12 @@ def run_judge(
     outcome.served_models = [[] for _ in items]
     try:
         for k in range(config.n_samples):
-            replies, served = _sample(rubric, rendered, config, identity, cache, k, outcome)
+            replies, served, ratings = _sample(
+                rubric, rendered, config, identity, cache, k, outcome
+            )
             for i, reply in enumerate(replies):
                 outcome.replies[i].append(reply)
-                outcome.ratings[i].append(_read_rating(rubric, reply, outcome))
+                outcome.ratings[i].append(ratings[i])
                 outcome.served_models[i].append(served[i])
     finally:
         cache.close()
@@ -232,16 +238,18 @@ def _sample(
     cache: JudgeCache,
     k: int,
     outcome: JudgeOutcome,
-) -> tuple[list[str | None], list[str | None]]:
-    """Each item's reply for sample k (cached or asked for) and the model that served it."""
+) -> tuple[list[str | None], list[str | None], list[float | None]]:
+    """Each item's reply for sample k (cached or asked for), the model that served it and
+    the rating read from it."""
     keys = cache.keys(identity, rubric, rendered, k)
     found = cache.get_many(keys)
     cached = [found.get(key, (None, None)) for key in keys]
     replies, served = [c[0] for c in cached], [c[1] for c in cached]
+    ratings = [_read_rating(rubric, r, outcome) if r is not None else None for r in replies]
     todo = [i for i, reply in enumerate(replies) if reply is None]
     outcome.cache_hits += len(rendered) - len(todo)
     if not todo:
-        return replies, served
+        return replies, served, ratings
     adapter = _judge_adapter(config, k)
     inputs = [  # each request sealed with its own fence code; the cache key is unsealed
         ModelInput(f"judge-{i}", None, None, text=seal(rendered[i][1]), system=rendered[i][0])
@@ -257,13 +265,15 @@ def _sample(
             return
         cache.put(keys[i], response)  # saved as it arrives
         replies[i], served[i] = response.text, response.served_model
+        # Read here, while the loop waits on the network, not after the last reply.
+        ratings[i] = _read_rating(rubric, response.text, outcome)
 
     context = TaskContext(name=f"judge:{rubric.name}", kind="dialogue")
     try:
         adapter.predict_stream(inputs, context, keep)
     finally:
         adapter.close()
-    return replies, served
+    return replies, served, ratings
 
 
 def _mean(values: list[float]) -> float:

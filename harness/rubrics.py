@@ -6,6 +6,7 @@ helpfulness and empathy on 1–5.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import secrets
@@ -110,7 +111,13 @@ _RATING_PATTERNS = (
 
 
 def _matches(pattern: str, reply: str, top: int) -> list[str]:
-    return re.findall(pattern.format(top=top), reply, flags=re.IGNORECASE | re.ASCII)
+    return _compiled(pattern, top).findall(reply)
+
+
+@functools.lru_cache(maxsize=64)
+def _compiled(pattern: str, top: int) -> re.Pattern[str]:
+    # Compiled once per scale: a judge pass parses a reply per item, on the event loop.
+    return re.compile(pattern.format(top=top), flags=re.IGNORECASE | re.ASCII)
 
 
 def parse_rating(

@@ -20,6 +20,8 @@ from collections.abc import Callable
 from contextlib import closing
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tests.fake_openai import FakeOpenAI, user_text
 from voxeval.errors import VoxevalError
@@ -121,6 +123,15 @@ def test_keys_for_many_requests_are_the_keys_existing_caches_hold():
         ]
         assert JudgeCache.keys(identity, rubric, rendered, k) == expected
         assert [JudgeCache.key(identity, rubric, s, u, k) for s, u in rendered] == expected
+
+
+@given(st.text(), st.text(), st.integers(0, 10**6))
+def test_batch_keys_equal_single_keys_for_any_text(system, user, k):
+    # Any text a rubric renders (quotes, controls, lone surrogates, non-ASCII) keys alike.
+    rubric = RUBRICS.get("sd-eval-emotion")
+    identity = {"adapter": "openai", "args": {"model": "m"}}
+    batch = JudgeCache.keys(identity, rubric, [(system, user)], k)
+    assert batch == [JudgeCache.key(identity, rubric, system, user, k)]
 
 
 def test_a_reply_the_cache_cannot_store_fails_the_judge_loudly():
