@@ -25,6 +25,9 @@ def streamlit_command(results_dir: Path, port: int, host: str) -> list[str]:
         "--server.address", host,
         "--browser.gatherUsageStats", "false",
         "--client.toolbarMode", "viewer",
+        # A served board is not edited: no source watching, no magic rewriting of pages.
+        "--server.fileWatcherType", "none",
+        "--runner.magicEnabled", "false",
         "--", "--results-dir", str(Path(results_dir).resolve()),
     ]  # fmt: skip
 

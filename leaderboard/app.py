@@ -58,8 +58,11 @@ def main() -> None:
     # View parameters are collected during the run and written to the URL once at its end
     # (each write is a browser history entry); a run cut short writes nothing.
     urlstate.begin_run(page.url_path or "overview")
-    views.sidebar(views.results_dir())
+    root = views.results_dir()
+    views.refresh_version(root)  # what every cached load of this run is keyed on
+    views.sidebar(root, draw=False)  # the layer and filters the link asks for, for the page
     page.run()
+    views.sidebar(root)  # drawn after the page: its first ranking reaches the browser sooner
     urlstate.finish_run()
 
 

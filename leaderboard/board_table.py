@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 from pandas.io.formats.style import Styler
 
-from voxeval.leaderboard.boards import SCORE_COL, Board, cell_text
+from voxeval.leaderboard.boards import SCORE_COL, Board, column_text
 from voxeval.leaderboard.units import format_number
 
 BEST_STYLE = "background-color: rgba(46, 160, 67, 0.22); font-weight: 700"
@@ -17,8 +17,7 @@ def _cell_formats(styler: Styler, board: Board, show_ci: bool) -> Styler:
     positions = {header: board.table.columns.get_loc(header) for header in board.columns}
     funcs = getattr(styler, "_display_funcs", None)
     for header, col in positions.items():
-        for row in range(len(board.table)):
-            text = cell_text(board, header, row, show_ci)
+        for row, text in enumerate(column_text(board, header, show_ci)):
             if funcs is not None:  # one dict entry per cell: ~10× faster than .format per cell
                 funcs[(row, col)] = lambda _, text=text: text
             else:

@@ -151,16 +151,17 @@ def apply_filters(tidy: pd.DataFrame, filters: Filters) -> pd.DataFrame:
 
 def identity_warnings(tidy: pd.DataFrame) -> list[str]:
     """Tasks whose shown results come from different task versions or datasets."""
-    cols = ["task_version", "dataset_id", "dataset_split", "dataset_revision", "dataset_hash"]
-    out = []
-    for task, group in tidy.groupby("task"):
-        variants = group[cols].astype(str).drop_duplicates()
-        if len(variants) > 1:
-            out.append(
-                f"{task}: results come from {len(variants)} different task versions or "
-                "datasets; compare them with care (see each model's page)."
-            )
-    return out
+    cols = ["task", "task_version", "dataset_id", "dataset_split", "dataset_revision"]
+    cols.append("dataset_hash")
+    # One pass over the distinct identities (a groupby per task took ~0.15 s on 40 × 12).
+    variants = tidy[cols].drop_duplicates().astype(str).drop_duplicates()
+    counts = variants["task"].value_counts(sort=False)
+    return [
+        f"{task}: results come from {count} different task versions or "
+        "datasets; compare them with care (see each model's page)."
+        for task, count in sorted(counts.items())
+        if count > 1
+    ]
 
 
 def task_table(tidy: pd.DataFrame, task: str, metric: str) -> pd.DataFrame:

@@ -21,23 +21,30 @@ PINNED = ("Rank", "Model", "model")  # names stay in view when a wide table scro
 
 
 def downloads(frame: pd.DataFrame, name: str) -> None:
-    """CSV and JSON download buttons for a table."""
+    """CSV and JSON download buttons for a table.
+
+    The files are written when a button is clicked, not on every run (a page of boards
+    would otherwise serialise and send every board twice before it is drawn), and a click
+    does not rerun the page.
+    """
     left, right, _ = st.columns([1, 1, 6])
     left.download_button(
         "CSV",
-        data.to_csv(frame),
+        lambda: data.to_csv(frame),
         f"{name}.csv",
         "text/csv",
         key=f"{name}-csv",
         icon=":material/download:",
+        on_click="ignore",
     )
     right.download_button(
         "JSON",
-        data.to_json(frame),
+        lambda: data.to_json(frame),
         f"{name}.json",
         "application/json",
         key=f"{name}-json",
         icon=":material/download:",
+        on_click="ignore",
     )
 
 
@@ -139,15 +146,18 @@ def sort_controls(
     default_column: str | None = None,
     default_descending: bool = False,
     labels: dict[str, str] | None = None,
+    draw: bool = True,
 ) -> pd.DataFrame:
     """'Sort by' and order kept in the URL (`?sort=&order=`, or `?<key>_sort=` …); the
-    frame sorted by them. Header clicks cannot be read back, so this is the shareable sort."""
+    frame sorted by them. Header clicks cannot be read back, so this is the shareable sort.
+    With draw=False the sort is only read (the controls are drawn by a later call, e.g.
+    under the table, so that the table reaches the browser first)."""
     if frame.empty:
         return frame
     names = {"sort": f"{key}_sort" if key else "sort", "order": f"{key}_order" if key else "order"}
     known = {c: cfg.get("label") for c, cfg in _known_columns(3).items() if cfg.get("label")}
     shown = {**known, **(labels or {})}
-    left, right, _ = st.columns([2, 2, 3])
+    left, right, _ = st.columns([2, 2, 3]) if draw else (None, None, None)
     column = url_choice(
         "Sort by",
         list(frame.columns),
@@ -155,6 +165,7 @@ def sort_controls(
         default_column,
         what="sort column",
         container=left,
+        draw=draw,
         format_func=lambda c: shown.get(c, c),
     )
     order = url_choice(
@@ -165,6 +176,7 @@ def sort_controls(
         what="sort order",
         widget="radio",
         container=right,
+        draw=draw,
         horizontal=True,
         format_func=ORDERS.get,
     )

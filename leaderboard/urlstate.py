@@ -172,7 +172,16 @@ def _settle(
     default: Any,
     hint: str,
 ) -> None:
-    """Set the widget's value before it is drawn: link, widget state, URL, default."""
+    """Set the widget's value before it is drawn: link, widget state, URL, default.
+
+    Once per run and key: a widget settled early (`draw=False`, so a page can use its value
+    before the widget is drawn further down or in the sidebar) is not settled again.
+    """
+    run = _run()
+    settled = run.setdefault("settled", set()) if run is not None else set()
+    if key in settled:
+        return
+    settled.add(key)
     # A link (URL values this session did not write) wins; then what the widget holds; then
     # the URL as this session last wrote it (the widget was not drawn on the last page).
     values, fresh = _url_values(key)
@@ -206,12 +215,14 @@ def url_choice(
     what: str | None = None,
     widget: str = "selectbox",
     container: Any = None,
+    draw: bool = True,
     **kwargs: Any,
 ) -> Any:
     """One of `options` (selectbox, radio or select_slider) kept in the URL as `?key=`.
 
     None when there are no options; a link naming a value that is not an option gets an
-    error naming it, and the default is shown under it.
+    error naming it, and the default is shown under it. With draw=False the value is only
+    settled (and returned): a later call in the same run draws the widget.
     """
     what = what or label.lower()
     if not options:
@@ -232,9 +243,32 @@ def url_choice(
         return value if value in options else fallback
 
     _settle(key, decode, valid, what=what, default=fallback, hint=choose_from(options))
+    if not draw:
+        return st.session_state[key]
     chosen = _widget(widget, container)(label, options, key=key, **kwargs)
     _want(key, [str(chosen)])
     return chosen
+
+
+def url_tabs(labels: dict[str, str], key: str, default: str, *, what: str) -> tuple[str, Any]:
+    """Tabs kept in the URL as `?key=<name>` (labels maps name → tab label, unique): the open
+    tab's name and container. Only the open tab's content need be drawn: a switch reruns."""
+    names = list(labels)
+    by_label = {label: name for name, label in labels.items()}
+    fallback = labels[default if default in labels else names[0]]
+
+    def decode(values: list[str]) -> tuple[str, list[str]]:
+        raw = values[-1] if values else ""
+        return (labels[raw], []) if raw in labels else (fallback, [raw])
+
+    def valid(value: Any) -> str:
+        return value if value in by_label else fallback
+
+    _settle(key, decode, valid, what=what, default=fallback, hint=choose_from(names))
+    tabs = st.tabs(list(labels.values()), key=key, on_change="rerun")
+    chosen = by_label[valid(st.session_state[key])]
+    _want(key, [chosen])
+    return chosen, tabs[names.index(chosen)]
 
 
 def url_multi(
@@ -245,9 +279,11 @@ def url_multi(
     *,
     what: str | None = None,
     container: Any = None,
+    draw: bool = True,
     **kwargs: Any,
 ) -> list[Any]:
-    """A multiselect kept in the URL (`?key=a&key=b`; an explicit `?key=` is none)."""
+    """A multiselect kept in the URL (`?key=a&key=b`; an explicit `?key=` is none); see
+    url_choice for draw=False."""
     what = what or label.lower()
     options = list(options)
     by_text = {str(o): o for o in options}
@@ -262,6 +298,8 @@ def url_multi(
         return [v for v in value if v in options] if isinstance(value, list) else fallback
 
     _settle(key, decode, valid, what=what, default=fallback, hint=choose_from(options))
+    if not draw:
+        return list(st.session_state[key])
     chosen = _widget("multiselect", container)(label, options, key=key, **kwargs)
     _want(key, [str(c) for c in chosen] or [""])
     return list(chosen)
@@ -274,9 +312,11 @@ def url_flag(
     *,
     widget: str = "toggle",
     container: Any = None,
+    draw: bool = True,
     **kwargs: Any,
 ) -> bool:
-    """A toggle or checkbox kept in the URL as `?key=true|false`."""
+    """A toggle or checkbox kept in the URL as `?key=true|false`; see url_choice for
+    draw=False."""
 
     def decode(values: list[str]) -> tuple[bool, list[str]]:
         raw = values[-1] if values else ""
@@ -288,6 +328,8 @@ def url_flag(
 
     hint = "use 'true' or 'false'"
     _settle(key, decode, valid, what="value", default=default, hint=hint)
+    if not draw:
+        return bool(st.session_state[key])
     chosen = bool(_widget(widget, container)(label, key=key, **kwargs))
     _want(key, ["true" if chosen else "false"])
     return chosen

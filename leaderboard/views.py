@@ -8,6 +8,7 @@ parameter lives in the URL through the urlstate helpers (re-exported here).
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import sys
 from dataclasses import dataclass, field
@@ -25,13 +26,14 @@ from voxeval.leaderboard.urlstate import (
     url_flag,
     url_multi,
     url_number,
+    url_tabs,
 )
 
 # The pages import everything from here; tables and URL widgets live in their own modules.
 __all__ = [
-    "CACHE_TTL_S",
     "DEMO_BANNER",
     "LAYERS",
+    "MAX_VERSIONS",
     "SIZES",
     "UNOFFICIAL_BANNER",
     "View",
@@ -49,7 +51,9 @@ __all__ = [
     "load_rows",
     "load_tidy",
     "pick",
+    "refresh_version",
     "results_dir",
+    "results_version",
     "safe_link",
     "sidebar",
     "sort_controls",
@@ -60,9 +64,13 @@ __all__ = [
     "url_flag",
     "url_multi",
     "url_number",
+    "url_tabs",
 ]
 
-CACHE_TTL_S = 10  # a newly published run shows up within this many seconds
+# Cached results are keyed on the results folder's version (see refresh_version), not on a
+# timer: a visit after any pause reuses them, and a newly published run shows at once.
+MAX_VERSIONS = 4  # versions of the results each cache keeps
+VERSION = "_voxeval_results_version"  # session key: the version this script run uses
 SIZES = {"any": None, "≤ 1B": 1e9, "≤ 3B": 3e9, "≤ 10B": 1e10, "≤ 100B": 1e11}
 DEMO_BANNER = (
     "DEMO results: these come from demo or fixture data (e.g. the bundled demo-asr set), "
@@ -89,33 +97,68 @@ def results_dir() -> Path:
     return Path(chosen).expanduser().resolve()
 
 
-@st.cache_resource(ttl=CACHE_TTL_S, show_spinner="Loading results…")
-def load_rows(root: str) -> pd.DataFrame:
-    """Every indexed row under the results folder (shared, read-only: never modify it)."""
+def refresh_version(root: Path) -> str:
+    """Fingerprint the results folder once per script run: every run folder's path and its
+    run.json and card (mtime, size), a directory walk of a few ms. The caches are keyed on it."""
+    from voxeval.leaderboard import index
+
+    found = sorted(index.discover(root).items())
+    version = hashlib.sha256(repr(found).encode()).hexdigest()[:16]
+    st.session_state[VERSION] = version
+    return version
+
+
+def results_version(root: str) -> str:
+    """The results folder's version this script run uses (taken now if not yet)."""
+    return st.session_state.get(VERSION) or refresh_version(Path(root))
+
+
+@st.cache_resource(max_entries=MAX_VERSIONS, show_spinner="Loading results…")
+def _rows(root: str, version: str) -> pd.DataFrame:
     return data.load_results(Path(root))
 
 
-@st.cache_data(ttl=CACHE_TTL_S, show_spinner=False)
-def load_problems(root: str) -> pd.DataFrame:
-    """Run folders whose run.json could not be read (cached)."""
+def load_rows(root: str) -> pd.DataFrame:
+    """Every indexed row under the results folder (shared, read-only: never modify it)."""
+    return _rows(root, results_version(root))
+
+
+@st.cache_data(max_entries=MAX_VERSIONS, show_spinner=False)
+def _problems(root: str, version: str) -> pd.DataFrame:
     return data.problems(load_rows(root))
 
 
-@st.cache_data(ttl=CACHE_TTL_S, show_spinner=False)
-def load_tidy(root: str, layer: str) -> pd.DataFrame:
-    """Latest successful results of one layer: official, unofficial or demo (cached)."""
+def load_problems(root: str) -> pd.DataFrame:
+    """Run folders whose run.json could not be read (cached)."""
+    return _problems(root, results_version(root))
+
+
+@st.cache_resource(max_entries=MAX_VERSIONS * len(LAYERS), show_spinner=False)
+def _tidy(root: str, version: str, layer: str) -> pd.DataFrame:
     return data.select_latest(load_rows(root), layer)
 
 
-@st.cache_data(ttl=CACHE_TTL_S, show_spinner=False)
-def load_breakdowns(root: str, runs: tuple[tuple[str, str], ...], task: str) -> pd.DataFrame:
-    """Breakdown rows of the shown runs of a task (cached)."""
+def load_tidy(root: str, layer: str) -> pd.DataFrame:
+    """Latest successful results of one layer: official, unofficial or demo (cached, shared:
+    never modify it)."""
+    return _tidy(root, results_version(root), layer)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _breakdowns(
+    root: str, version: str, runs: tuple[tuple[str, str], ...], task: str
+) -> pd.DataFrame:
     from voxeval.leaderboard import breakdowns
 
     return breakdowns.load(Path(root), runs, task)
 
 
-@st.cache_data(ttl=CACHE_TTL_S, show_spinner="Paired bootstrap…")
+def load_breakdowns(root: str, runs: tuple[tuple[str, str], ...], task: str) -> pd.DataFrame:
+    """Breakdown rows of the shown runs of a task (cached)."""
+    return _breakdowns(root, results_version(root), runs, task)
+
+
+@st.cache_data(max_entries=64, show_spinner="Paired bootstrap…")
 def _compare(root: str, shared: tuple[tuple[str, str, str], ...], min_shared: int) -> pd.DataFrame:
     from voxeval.leaderboard import pairs
 
@@ -131,7 +174,7 @@ def compare(
     return _compare(root, pairs.shared_runs(tidy, model_a, model_b), min_shared)
 
 
-@st.cache_data(ttl=CACHE_TTL_S, show_spinner="Scoring samples…")
+@st.cache_data(max_entries=32, show_spinner="Scoring samples…")
 def task_samples(root: str, tidy: pd.DataFrame, task: str, models: tuple[str, ...]) -> pd.DataFrame:
     """Sample × model table of a task (cached)."""
     from voxeval.leaderboard import samples
@@ -204,7 +247,7 @@ def default_layer(root: Path) -> str:
     return next((name for name in LAYERS if not load_tidy(str(root), name).empty), "official")
 
 
-def layer_switch() -> str:
+def layer_switch(draw: bool = True) -> str:
     """The layer choice (`?layer=`, the first non-empty layer by default), each explained."""
     _demo_alias()
     side = st.sidebar
@@ -216,20 +259,30 @@ def layer_switch() -> str:
         what="layer",
         widget="radio",
         container=side,
+        draw=draw,
         format_func=str.capitalize,
         help="Layers are never mixed or ranked together.",
     )
-    side.caption("  \n".join(f"**{name.capitalize()}**: {text}" for name, text in LAYERS.items()))
+    if draw:
+        lines = (f"**{name.capitalize()}**: {text}" for name, text in LAYERS.items())
+        side.caption("  \n".join(lines))
     return layer
 
 
-def sidebar(root: Path) -> None:
-    """The layer, filters (all kept in the URL) and a reload button; no server paths."""
-    layer_switch()
+def sidebar(root: Path, draw: bool = True) -> None:
+    """The layer, filters (all kept in the URL) and a reload button; no server paths.
+
+    The app calls it twice: with draw=False before the page, so that the page uses the
+    layer and filters a link asks for, and again after the page to draw the widgets, so
+    that the page's first table reaches the browser before the sidebar's widgets.
+    """
+    layer_switch(draw)
     tidy = pd.concat([load_tidy(str(root), layer) for layer in LAYERS])
     families = sorted(tidy["family"].dropna().unique()) if not tidy.empty else []
     side = st.sidebar
-    url_multi("Task family", families, "family", container=side, placeholder="All families")
+    url_multi(
+        "Task family", families, "family", container=side, draw=draw, placeholder="All families"
+    )
     url_choice(
         "Where it runs",
         ["any", "local", "hosted"],
@@ -237,6 +290,7 @@ def sidebar(root: Path) -> None:
         "any",
         widget="radio",
         container=side,
+        draw=draw,
         horizontal=True,
         help="hosted = the openai adapter",
     )
@@ -247,20 +301,25 @@ def sidebar(root: Path) -> None:
         "any",
         widget="radio",
         container=side,
+        draw=draw,
         horizontal=True,
         help="from the model card; unknown is shown only for 'any'",
     )
-    url_choice("Size", list(SIZES), "size", "any", widget="select_slider", container=side)
+    url_choice(
+        "Size", list(SIZES), "size", "any", widget="select_slider", container=side, draw=draw
+    )
     url_flag(
         "Include models of unknown size",
         "unknown_size",
         True,
         widget="checkbox",
         container=side,
+        draw=draw,
     )
-    if side.button("Reload results", help=f"results are re-read every {CACHE_TTL_S} s anyway"):
+    if draw and side.button("Reload results", help="results are re-read anyway when a run changes"):
         st.cache_data.clear()
-        load_rows.clear()
+        st.cache_resource.clear()
+        refresh_version(root)
 
 
 def banner(view: View) -> None:

@@ -23,8 +23,26 @@ def shown(frame_element) -> pd.DataFrame:
     return pa.ipc.open_stream(styler.display_values).read_all().to_pandas()
 
 
-def test_landing_page_shows_every_board_with_ranked_models_first(app):  # noqa: F811
+def test_landing_page_opens_the_first_board_with_a_tab_for_every_board(app):  # noqa: F811
     at = app()
+    assert not at.exception, [e.value for e in at.exception]
+    labels = [tab.label for tab in at.tabs]
+    assert labels == [
+        "Speech recognition",
+        "Speech emotion recognition",
+        "Arousal, dominance, valence",
+        "Spoken dialogue",
+        "All tasks",
+        "Every board",
+    ]
+    # Only the open tab's board is built and sent; the link names it explicitly.
+    assert [s.value for s in at.subheader] == ["Speech recognition"]
+    assert len(at.dataframe) == 1 and at.query_params["board"] == "asr"
+    assert shown(at.dataframe[0])["Rank"].tolist() == ["1", "2", "3", "—"]
+
+
+def test_every_board_tab_shows_every_board_with_ranked_models_first(app):  # noqa: F811
+    at = app(board="every board")
     assert not at.exception, [e.value for e in at.exception]
     titles = [s.value for s in at.subheader]
     assert titles == [
@@ -78,7 +96,8 @@ def test_one_board_can_be_sorted_by_a_number_and_the_sort_is_in_the_url(app):  #
 def test_an_unknown_board_in_the_link_is_answered_visibly(app):  # noqa: F811
     at = app(board="no-such-board")
     assert any("no\\-such\\-board" in e.value for e in at.error)  # as escaped markdown
-    assert len(at.subheader) == 5  # every board, said so rather than guessed silently
+    # the first board, said so rather than guessed silently
+    assert [s.value for s in at.subheader] == ["Speech recognition"]
 
 
 def test_a_board_with_only_demo_results_opens_on_them_and_says_so(

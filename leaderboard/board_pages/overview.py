@@ -1,4 +1,6 @@
-"""Overview (landing page): each board's ranking, ranked models first, then the rest."""
+"""Overview (landing page): a tab per board with its ranking, ranked models first, then the
+rest. Only the open tab's board is built and sent (a tab switch reruns), so the first
+ranking is on screen sooner; the "every board" tab stacks them all."""
 
 from __future__ import annotations
 
@@ -13,18 +15,30 @@ from voxeval.leaderboard.board_table import styled_board
 EVERY = "every board"
 
 
-@st.cache_data(ttl=views.CACHE_TTL_S, show_spinner="Ranking…")
-def ranked_boards(root: str, tidy: pd.DataFrame) -> list[boards.Board]:
-    """The boards of the shown results, with paired-bootstrap significance (cached)."""
+@st.cache_resource(max_entries=16, show_spinner="Ranking…")
+def _ranked(root: str, version: str, view_key: str, _tidy: pd.DataFrame) -> list[boards.Board]:
+    # Keyed on what the shown rows are made from (results version, layer, filters), not on
+    # the rows: hashing them took longer than the rest of a cached visit's script.
     from voxeval.leaderboard.pairs import PairedVerdicts
 
-    return boards.build_boards(tidy, paired=PairedVerdicts(Path(root), tidy))
+    return boards.build_boards(_tidy, paired=PairedVerdicts(Path(root), _tidy))
 
 
-def sorted_board(board: boards.Board) -> boards.Board:
-    """The board in the sort the URL asks for (`?<board>_sort=`); Rank keeps its order."""
+def ranked_boards(view: views.View) -> list[boards.Board]:
+    """The boards of the shown results, with paired-bootstrap significance (cached, shared:
+    never modify them)."""
+    root = str(view.root)
+    view_key = repr((view.layer, views.current_filters()))
+    return _ranked(root, views.results_version(root), view_key, view.tidy)
+
+
+def sorted_board(board: boards.Board, draw: bool) -> boards.Board:
+    """The board in the sort the URL asks for (`?<board>_sort=`); Rank keeps its order.
+    With draw=True the sort controls are drawn too."""
     positions = board.table.assign(**{boards.RANK_COL: range(1, len(board.table) + 1)})
-    chosen = views.sort_controls(positions, key=board.name, default_column=boards.RANK_COL)
+    chosen = views.sort_controls(
+        positions, key=board.name, default_column=boards.RANK_COL, draw=draw
+    )
     return boards.reorder(board, list(chosen.index))
 
 
@@ -36,10 +50,27 @@ def show_board(board: boards.Board, show_ci: bool, sortable: bool) -> None:
         f"Tasks: {', '.join(board.tasks)}. {board.n_ranked} model(s) ranked"
         + (f"; {unranked} not ranked (missing tasks), listed below them." if unranked else ".")
     )
-    if sortable:
-        board = sorted_board(board)
-    views.table(styled_board(board, show_ci), Rank=st.column_config.TextColumn(width="small"))
-    views.downloads(board.table, f"board-{board.name}")
+    shown = sorted_board(board, draw=False) if sortable else board
+    views.table(styled_board(shown, show_ci), Rank=st.column_config.TextColumn(width="small"))
+    if sortable:  # under the table, which then reaches the browser first
+        sorted_board(board, draw=True)
+    views.downloads(shown.table, f"board-{board.name}")
+
+
+def board_tabs(found: list[boards.Board]) -> tuple[str, object]:
+    """The board tabs (`?board=`, the first board by default): the open tab's board name
+    (or EVERY) and its container."""
+    labels = _unique_labels([(b.name, b.title) for b in found] + [(EVERY, "Every board")])
+    return views.url_tabs(labels, "board", found[0].name, what="board")
+
+
+def _unique_labels(pairs: list[tuple[str, str]]) -> dict[str, str]:
+    """name → tab label; two boards with the same title are told apart by their names."""
+    titles = [title for _, title in pairs]
+    return {
+        name: views.escape_markdown(title if titles.count(title) == 1 else f"{title} ({name})")
+        for name, title in pairs
+    }
 
 
 st.title("voxeval leaderboard")
@@ -52,18 +83,13 @@ st.caption(
 if not views.empty_note(view):
     for warning in data.identity_warnings(view.tidy):
         st.warning(views.escape_markdown(warning))
-    found = ranked_boards(str(view.root), view.tidy)
+    found = ranked_boards(view)
     names = {b.name: b for b in found}
-    chosen = views.url_choice(
-        "Board",
-        [EVERY, *names],
-        "board",
-        EVERY,
-        format_func=lambda b: names[b].title if b in names else b,
-    )
     show_ci = views.url_flag("Show 95% CI and n in the cells", "ci")
-    for board in found if chosen == EVERY else [names[chosen]]:
-        show_board(board, show_ci, sortable=chosen != EVERY)
+    chosen, tab = board_tabs(found)
+    with tab:
+        for board in found if chosen == EVERY else [names[chosen]]:
+            show_board(board, show_ci, sortable=chosen != EVERY)
     st.caption(
         "★ best in its column and significantly better than every other model there "
         "(highlighted). — no result: not run or not published; never counted as zero. "
