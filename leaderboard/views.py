@@ -98,8 +98,9 @@ def results_dir() -> Path:
 
 
 def refresh_version(root: Path) -> str:
-    """Fingerprint the results folder once per script run: every run folder's path and its
-    run.json and card (mtime, size), a directory walk of a few ms. The caches are keyed on it."""
+    """Fingerprint the results folder once per script run: every run folder's path, its
+    run.json's (mtime, size) and its card's mtime (index.discover, a walk of a few ms). The
+    caches are keyed on it."""
     from voxeval.leaderboard import index
 
     found = sorted(index.discover(root).items())

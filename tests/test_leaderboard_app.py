@@ -202,12 +202,15 @@ def test_a_copied_url_reproduces_the_view(app):
         ({"page": "task", "task": "asr-clean", "sort": "nonsense"}, "nonsense"),
         ({"page": "compare", "min_shared": "lots"}, "lots"),
         ({"page": "samples", "task": "asr-clean", "models": ["Ghost"]}, "Ghost"),
+        ({"board": "other", "other_sort": "nonsense"}, "nonsense"),
     ],
 )
 def test_an_unknown_value_in_a_link_is_named_not_silently_replaced(app, params, named):
     at = app(**params)
     assert not at.exception
-    assert any(f"'{named}'" in e and "in the link" in e for e in errors(at)), errors(at)
+    # Once, although the sidebar's and the board's sort values are read before they are drawn.
+    named_in = [e for e in errors(at) if f"'{named}'" in e and "in the link" in e]
+    assert len(named_in) == 1, errors(at)
 
 
 def test_an_unknown_model_message_lists_the_choices_and_escapes_the_name(app):
