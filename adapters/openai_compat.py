@@ -149,6 +149,8 @@ class OpenAICompatAdapter(Adapter):
         asyncio.run(self._predict_all(batch, emit))
 
     async def _predict_all(self, batch: list[ModelInput], emit: Emit) -> None:
+        import asyncio
+
         import aiohttp
 
         connector = aiohttp.TCPConnector(limit=self.args.concurrency)
@@ -159,7 +161,14 @@ class OpenAICompatAdapter(Adapter):
         # A fixed pool of workers pulling the next input keeps exactly `concurrency`
         # requests in flight without a thousand tasks queueing on a semaphore; each answer
         # is handed over at once, so a crash loses at most the requests in flight.
-        async def worker(session: Any) -> None:
+        async def worker(session: Any, place: int) -> None:
+            # Workers start one loop turn apart. Started together, their requests leave in
+            # one burst (before Python 3.12 aiohttp sends each body from a task that runs
+            # only after every other ready worker), the server answers in one burst, and
+            # each cycle repeats it: at concurrency 64 against a 100 ms server that cost
+            # ~7 % of throughput (benches/judge.py, "openai adapter alone").
+            for _ in range(place):
+                await asyncio.sleep(0)
             for i in todo:
                 emit(i, await self._one(session, batch[i]))
 
@@ -167,7 +176,7 @@ class OpenAICompatAdapter(Adapter):
             connector=connector, timeout=timeout, headers=headers
         ) as session:
             workers = min(self.args.concurrency, len(batch))
-            await _gather(worker(session) for _ in range(workers))
+            await asyncio.gather(*(worker(session, place) for place in range(workers)))
 
     async def _one(self, session: Any, item: ModelInput) -> Response:
         url = self.args.base_url.rstrip("/")
@@ -245,12 +254,6 @@ class OpenAICompatAdapter(Adapter):
             base[0] if self.args.price_input is None else self.args.price_input,
             base[1] if self.args.price_output is None else self.args.price_output,
         )
-
-
-async def _gather(workers: Any) -> None:
-    import asyncio
-
-    await asyncio.gather(*workers)
 
 
 def _served(body: dict[str, Any]) -> str | None:

@@ -47,6 +47,7 @@ class FakeOpenAI:
         self.rng = random.Random(0)
         self.seen: list[Seen] = []
         self.statuses: list[int] = []
+        self.in_flight = self.peak_in_flight = 0  # requests being answered, now and at most
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self.port = 0
@@ -117,14 +118,19 @@ class FakeOpenAI:
 
     async def _answer(self, seen: Seen, shape: Callable[[str], dict]) -> web.Response:
         self.seen.append(seen)
-        if self.latency_s:
-            await asyncio.sleep(self.latency_s)
-        fault = await self._fault(seen)
-        if fault is not None:
-            self.statuses.append(fault.status)
-            return fault
-        self.statuses.append(200)
-        return web.json_response(shape(self.reply(seen.body)))
+        self.in_flight += 1  # one event loop serves every request: no lock needed
+        self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+        try:
+            if self.latency_s:
+                await asyncio.sleep(self.latency_s)
+            fault = await self._fault(seen)
+            if fault is not None:
+                self.statuses.append(fault.status)
+                return fault
+            self.statuses.append(200)
+            return web.json_response(shape(self.reply(seen.body)))
+        finally:
+            self.in_flight -= 1
 
 
 def _chat_reply(body: dict[str, Any], text: str) -> dict[str, Any]:

@@ -162,3 +162,26 @@ def test_twenty_percent_faults_every_sample_completes_exactly_once(tmp_path, wor
     injected = sum(1 for s in server.statuses if s != 200) + server.statuses.count(200) - 100
     assert injected >= 10 and len(server.seen) > 110  # faults really happened
     assert result.tasks["words"].metrics["wer"].value == 0.0
+
+
+def test_workers_ramp_up_to_exactly_the_concurrency_and_answer_each_input_once():
+    # Workers start one loop turn apart; a slow server shows they all end up in flight at
+    # once (never more), and every input gets its own answer, in its own place.
+    from voxeval.adapter import ADAPTERS, TaskContext
+    from voxeval.types import ModelInput
+
+    emitted: list[int] = []
+    with FakeOpenAI(reply=lambda body: user_text(body).upper(), latency_s=0.3) as server:
+        adapter = ADAPTERS.get("openai").from_args(openai_args(server, concurrency=6))
+        inputs = [ModelInput(f"s{i}", None, None, text=f"item {i}") for i in range(14)]
+        context = TaskContext(name="ramp", kind="dialogue")
+        answers: dict[int, str | None] = {}
+
+        def keep(index: int, response) -> None:
+            emitted.append(index)
+            answers[index] = response.text
+
+        adapter.predict_stream(inputs, context, keep)
+        assert server.peak_in_flight == 6 and len(server.seen) == 14
+    assert sorted(emitted) == list(range(14))
+    assert answers == {i: f"ITEM {i}" for i in range(14)}
