@@ -25,7 +25,8 @@ from hypothesis import strategies as st
 
 from tests.fake_openai import FakeOpenAI, user_text
 from voxeval.errors import VoxevalError
-from voxeval.judge import MAX_UNSAVED, JudgeCache, JudgeConfig, run_judge
+from voxeval.judge import JudgeConfig, run_judge
+from voxeval.judge_cache import MAX_UNSAVED, JudgeCache
 from voxeval.rubrics import RUBRICS
 from voxeval.types import Response
 from voxeval.workspace import cache_dir
