@@ -6,8 +6,9 @@ For n = 10,000 seeded samples, per registered metric (best of --repeats):
           the gathered, re-ranked Spearman resamples and the all-at-once index draw)
   after   `compute()` now
 and prints after / once (target: ≤ 20x), before / once, and `same`: whether value and CI bounds
-are bit for bit equal on both paths. Every exact bootstrap draws the same 1,000 × n indices,
-so `draw` (drawing them) and `count` (drawing and counting them per row) are floors: their
+are bit for bit equal on both paths ("1 ulp": a bound summed in another order rounds one
+unit in the last place apart). Every exact bootstrap draws the same 1,000 × n indices, so
+`draw` (drawing them) and `count` (drawing and counting them per row) are floors: their
 ratios to `once` are printed too. WER/CER use normalizer="none" so that text normalisation
 does not hide the bootstrap's cost. The same follows for the paired bootstrap
 (`compare_predictions` vs two values).
@@ -18,6 +19,7 @@ does not hide the bootstrap's cost. The same follows for the paired bootstrap
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -151,6 +153,18 @@ def _fields(result: Any) -> tuple[Any, ...]:
     return tuple(getattr(result, f) for f in names if hasattr(result, f))
 
 
+def _sameness(old: tuple[Any, ...], new: tuple[Any, ...]) -> str:
+    """ "yes" when bit for bit equal; else the largest gap in units in the last place (sums
+    taken in another order round differently), or "NO" past 4 ulp or on a None mismatch."""
+    if old == new:
+        return "yes"
+    if any((a is None) != (b is None) for a, b in zip(old, new, strict=True)):
+        return "NO"
+    gaps = [abs(a - b) / math.ulp(max(abs(a), abs(b))) for a, b in zip(old, new, strict=True) if a]
+    worst = max(gaps, default=0.0)
+    return f"{worst:.0f} ulp" if worst <= 4 else "NO"
+
+
 def row(name: str, case: Case, repeats: int, paired: bool, floors: tuple[float, float]) -> str:
     """One metric's timings, ratios and equality check, formatted."""
     preds_a, preds_b, refs, params = case
@@ -167,7 +181,7 @@ def row(name: str, case: Case, repeats: int, paired: bool, floors: tuple[float, 
         once = best_of(repeats, lambda: value_once(name, preds_a, refs, params))
         fn = lambda: compute(name, preds_a, refs, **params)  # noqa: E731
     before, after, old, new = before_and_after(repeats, fn)
-    same = "yes" if _fields(old) == _fields(new) else "NO"
+    same = _sameness(_fields(old), _fields(new))
     draw, count = (f / once for f in floors)
     return (
         f"{name:<17} {path(name):<6} {once * 1e3:8.1f} {before * 1e3:9.1f} {after * 1e3:9.1f} "
