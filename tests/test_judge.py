@@ -8,9 +8,12 @@ from collections.abc import Iterator
 from typing import ClassVar
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tests.fake_openai import FakeOpenAI, user_text
 from tests.helpers import run_folders
+from voxeval import rubrics
 from voxeval.cli import main
 from voxeval.hookspecs import hookimpl
 from voxeval.judge import JudgeConfig, judge_metric, run_judge
@@ -138,6 +141,15 @@ def test_prompt_injection_in_the_response_changes_nothing(close):
     for text, (code,) in zip(sent, codes, strict=True):
         assert text.count(f"<<<END OF RESPONSE {code}>>>") == 1  # it cannot be closed early
     assert server.seen[0].body["messages"][0] == server.seen[1].body["messages"][0]
+
+
+@given(st.text(alphabet=st.sampled_from("<>＜＞﹤﹥‹›⟨⟩〈〉\u200b\u2060\ufeffab {}")))
+def test_defang_skips_only_texts_the_run_pattern_would_leave_alone(text):
+    # The one-bracket precheck is a shortcut, never a change: same output as the pattern.
+    plain = rubrics._MARKER_RUN.sub(
+        lambda m: "‹‹‹" if m.group(1) else "›››", text.replace(rubrics._CODE, "{kode}")
+    )
+    assert rubrics._defang(text) == plain
 
 
 def test_a_judge_quoting_an_injected_rating_is_unparseable_not_fooled():
