@@ -17,7 +17,9 @@ from voxeval.types import ModelInput, Response, TaskKind
 class AdapterArgs(BaseModel):
     """Base for an adapter's `--model-args`; unknown keys are an error, values are coerced."""
 
-    model_config = ConfigDict(extra="forbid", protected_namespaces=(), allow_inf_nan=False)
+    model_config = ConfigDict(
+        extra="forbid", protected_namespaces=(), allow_inf_nan=False, defer_build=True
+    )
 
     batch_size: int = Field(
         1, ge=1, le=100_000, description="inputs handed to the adapter per predict call"

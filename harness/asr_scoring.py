@@ -10,15 +10,15 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import Field, field_validator
 
 from voxeval.normalizers import normalizer_names
-from voxeval.task import MetricSpec
+from voxeval.task import MetricSpec, TaskOptions
 
 DEFAULT_NORMALIZER = "whisper_english"
 
 
-class AsrScoringOptions(BaseModel):
+class AsrScoringOptions(TaskOptions):
     """--task-args that choose how WER and CER read transcripts."""
 
     normalizer: str = Field(

@@ -29,7 +29,7 @@ DEFAULT_PROTOCOL = "voxeval"
 class JudgeOptions(BaseModel):
     """The judge's own --judge-args; the rest go to the judge model."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)  # built when a judge runs
     protocol: str = Field(
         DEFAULT_PROTOCOL,
         min_length=1,

@@ -41,7 +41,7 @@ from voxeval.errors import DataNotFoundError, VoxevalError
 from voxeval.hookspecs import hookimpl
 from voxeval.metrics import Metric
 from voxeval.metrics.numeric import MISSING, ConcordanceCorrelation
-from voxeval.task import DatasetInfo, MetricSpec, OfficialData, Task, hash_files
+from voxeval.task import DatasetInfo, MetricSpec, OfficialData, Task, TaskOptions, hash_files
 from voxeval.types import Sample, TaskKind
 
 DIMS: tuple[str, ...] = ("arousal", "dominance", "valence")
@@ -130,7 +130,7 @@ class Table:
     scale: str
 
 
-class AdvOptions(BaseModel):
+class AdvOptions(TaskOptions):
     """--task-args of adv-regression."""
 
     split: str = Field("test", description="split of the labels file to score")

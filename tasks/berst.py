@@ -30,7 +30,7 @@ from voxeval.asr_scoring import AsrScoring, AsrScoringOptions
 from voxeval.errors import DataNotFoundError, VoxevalError
 from voxeval.hookspecs import hookimpl
 from voxeval.hub import ensure_hub_reachable
-from voxeval.task import DatasetInfo, MetricSpec, OfficialData, Task, hash_files
+from voxeval.task import DatasetInfo, MetricSpec, OfficialData, Task, TaskOptions, hash_files
 from voxeval.tasks.berst_mapping import AFFECTS, map_prediction, placement_classes
 from voxeval.types import AudioSource, Sample, TaskKind
 
@@ -48,7 +48,7 @@ DOWNLOAD_HINT = (
 
 
 # ---------------------------------------------------------------- data source
-class BerstOptions(BaseModel):
+class BerstOptions(TaskOptions):
     """--task-args of the BERSt tasks."""
 
     split: str = Field("test", description="split to score")

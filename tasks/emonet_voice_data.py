@@ -28,11 +28,11 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from voxeval.errors import DataNotFoundError, VoxevalError
 from voxeval.hub import ensure_hub_reachable
-from voxeval.task import DatasetInfo, hash_files
+from voxeval.task import DatasetInfo, TaskOptions, hash_files
 
 HUB_ID = "t1a5anu-anon/emonet-voice-bench"
 AUDIO, LABEL = "audioId", "label"
@@ -135,7 +135,7 @@ class Clip:
     metadata: dict[str, Any] = field(default_factory=dict)
 
 
-class EmoNetOptions(BaseModel):
+class EmoNetOptions(TaskOptions):
     """--task-args of both EmoNet-Voice tasks."""
 
     revision: str = Field("main", description="hub revision, used only without --data-dir")

@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from voxeval.errors import DataNotFoundError
 from voxeval.hookspecs import hookimpl
-from voxeval.task import DatasetInfo, MetricSpec, OfficialData, Task, hash_files
+from voxeval.task import DatasetInfo, MetricSpec, OfficialData, Task, TaskOptions, hash_files
 from voxeval.tasks.empathetic_data import (
     EMOTIONS,
     HUB_SPLITS,
@@ -128,7 +128,7 @@ PROMPT_SPOKEN = (
 )
 
 
-class EDOptions(BaseModel):
+class EDOptions(TaskOptions):
     """--task-args: split, and the hub copy used when no --data-dir is given."""
 
     split: Literal["train", "valid", "test"] = Field("test", description="split to score")

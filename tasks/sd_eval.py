@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field
 from voxeval.errors import DataNotFoundError, VoxevalError
 from voxeval.hookspecs import hookimpl
 from voxeval.hub import ensure_hub_reachable
-from voxeval.task import DatasetInfo, MetricSpec, OfficialData, Task, TaskGroup
+from voxeval.task import DatasetInfo, MetricSpec, OfficialData, Task, TaskGroup, TaskOptions
 from voxeval.types import Sample, TaskKind
 
 REPO_ID = "amphion/SD-Eval"
@@ -56,7 +56,7 @@ PROMPT = (
 )
 
 
-class SdEvalOptions(BaseModel):
+class SdEvalOptions(TaskOptions):
     """--task-args: `hub=true` reads the manifest from the hub at `revision`."""
 
     hub: bool = Field(False, description="read the manifest from the hub, not from --data-dir")
