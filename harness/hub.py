@@ -13,11 +13,8 @@ from __future__ import annotations
 
 import functools
 import os
-import socket
 import sys
 import threading
-import urllib.parse
-import urllib.request
 from pathlib import Path
 from typing import Literal
 
@@ -89,6 +86,10 @@ def hub_endpoint() -> str:
 
 def _probe_target(endpoint: str) -> tuple[str, int]:
     """(host, port) to test: the endpoint itself, or the proxy requests to it go through."""
+    # Here, not at import: urllib.request pulls in ssl and http, and only a hub load needs it.
+    import urllib.parse
+    import urllib.request
+
     url = urllib.parse.urlsplit(endpoint)
     host, scheme = url.hostname or "", url.scheme or "https"
     proxy = urllib.request.getproxies().get(scheme)
@@ -105,6 +106,8 @@ def unreachable_reason(endpoint: str) -> str | None:
     outcome: list[str | None] = []
 
     def connect() -> None:
+        import socket  # like urllib above: only a hub load pays for it
+
         try:
             socket.create_connection((host, port), timeout=PROBE_TIMEOUT_S).close()
             outcome.append(None)
