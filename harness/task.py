@@ -166,8 +166,8 @@ def hash_files(files: dict[str, Path], contents: bool) -> str:
 
 
 class TaskOptions(BaseModel):
-    """Base for a task's --task-args: the validator is built on first use, so start-up does
-    not pay for the options of every installed task (~10 ms each) when one runs."""
+    """Base for a task's --task-args (any pydantic model works): the validator is built on
+    first use, so a run does not build the options of every installed task at start-up."""
 
     model_config = ConfigDict(defer_build=True)
 
