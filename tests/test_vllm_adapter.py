@@ -188,7 +188,11 @@ def test_ctrl_c_stops_the_server(tmp_path, standin):
     args += ["--model-args", "model=tiny-chat,concurrency=1,startup_timeout_s=20"]
     stderr = tmp_path / "stderr.txt"
     with stderr.open("w") as fh:
-        proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=fh)
+        # As at a terminal: a shell without job control (`cmd &` in a script, as CI may be
+        # run) starts its children with SIGINT ignored, and Python keeps that at start-up.
+        proc = subprocess.Popen(
+            args, stdout=subprocess.DEVNULL, stderr=fh, preexec_fn=_default_sigint
+        )
     try:
         deadline = time.monotonic() + 30
         while not list(out.glob(f"vllm/*/{SAMPLES}")) or not records(only_run_dir(tmp_path)):
@@ -330,3 +334,8 @@ def test_server_command_carries_every_option_and_no_key(monkeypatch):
     plain = " ".join(VllmAdapter.from_args({"model": "m"}).server_command("vllm", 1))
     assert "--trust-remote-code" not in plain and "--data-parallel-size" not in plain
     assert "--served-model-name m --dtype auto" in plain
+
+
+def _default_sigint() -> None:
+    """In the child before exec: Ctrl-C does what it does at a terminal."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
