@@ -166,7 +166,7 @@ class OpenAICompatAdapter(Adapter):
             # one burst (before Python 3.12 aiohttp sends each body from a task that runs
             # only after every other ready worker), the server answers in one burst, and
             # each cycle repeats it: at concurrency 64 against a 100 ms server that cost
-            # ~7 % of throughput (benches/judge.py, "openai adapter alone").
+            # 5-7 % of throughput (benches/judge.py, "openai adapter alone").
             for _ in range(place):
                 await asyncio.sleep(0)
             for i in todo:

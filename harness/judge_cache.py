@@ -34,7 +34,7 @@ class JudgeCache:
     asks again only for the requests in flight and those few replies. The cache is in WAL
     mode with synchronous=NORMAL, where a commit appends to the log without an fsync
     (~0.1 ms, against 5-25 ms with a rollback journal, which capped the judge near 200
-    replies/s; the automatic checkpoint that fsyncs every ~1,000 pages, 15-20 ms here, also
+    replies/s; the automatic checkpoint that fsyncs every ~1,000 pages, 15-22 ms here, also
     runs on the writer): a killed process loses nothing committed; a power cut may lose the
     last commits. Where WAL is unavailable (some network file systems) commits take longer and
     the judge waits for them more often.
