@@ -3,13 +3,17 @@
 For n = 10,000 seeded samples, per registered metric (best of --repeats):
   once    `sample_stats` + `aggregate` (the value, no interval)
   before  `compute()` on the bootstrap paths as they were before issue 16 (`previous_paths`:
-          the gathered, re-ranked Spearman resamples and the all-at-once index draw)
+          the gathered, re-ranked Spearman and emotion_spearman resamples and the
+          all-at-once index draw)
   after   `compute()` now
 and prints after / once (target: ≤ 20x), before / once, and `same`: whether value and CI bounds
 are bit for bit equal on both paths ("1 ulp": a bound summed in another order rounds one
-unit in the last place apart). Every exact bootstrap draws the same 1,000 × n indices, so
+unit in the last place apart; a paired delta's gap counts in ulps of the values it
+subtracts). Every exact bootstrap draws the same 1,000 × n indices, so
 `draw` (drawing them) and `count` (drawing and counting them per row) are floors: their
-ratios to `once` are printed too. WER/CER use normalizer="none" so that text normalisation
+ratios to `once` are printed too. `rank` adds what re-ranking a resample from its counts
+cannot skip, the floor of the `counts` path: a running sum along each side's order, one of
+them through a permutation. WER/CER use normalizer="none" so that text normalisation
 does not hide the bootstrap's cost. The same follows for the paired bootstrap
 (`compare_predictions` vs two values).
 
@@ -33,7 +37,6 @@ import numpy as np
 
 from voxeval import stats
 from voxeval.metrics import METRICS, Metric, compute, get_metric
-from voxeval.metrics.numeric import SpearmanCorrelation
 from voxeval.paired import compare_predictions
 
 WORDS = ["the", "cat", "sat", "on", "a", "mat", "with", "dog", "and", "hat", "in", "sun"]
@@ -67,8 +70,10 @@ def datasets(n: int) -> dict[str, Case]:
         cases[name] = (*hyps, sentences, {"normalizer": "none"})
     for name in ("bleu", "rouge_l", "meteor", "distinct_1", "distinct_2"):
         cases[name] = (*hyps, [[s] for s in sentences], {})
+    per_emotion = [{**r, "aggregate": "per_emotion"} for r in rated]
     for base in ("spearman", "pearson", "mae", "rmse"):
         cases[f"emotion_{base}"] = (*scores, rated, {})
+        cases[f"emotion_{base}:per_emotion"] = (*scores, per_emotion, {})
     cases["ccc_mean"] = (*dims[:2], dims[2], {})
     return cases
 
@@ -101,13 +106,18 @@ def _previous_sum_distribution(
 @contextmanager
 def previous_paths() -> Iterator[None]:
     """Run the bootstrap as before issue 16: Spearman gathers and re-ranks every resample."""
-    saved = stats.bootstrap_sum_distribution, SpearmanCorrelation.count_aggregate
+    saved_sums = stats.bootstrap_sum_distribution
     stats.bootstrap_sum_distribution = _previous_sum_distribution
-    SpearmanCorrelation.count_aggregate = lambda self, sample_stats: None
+    counted = {type(get_metric(name)) for name in ("spearman", "emotion_spearman")}
+    saved = {cls: cls.count_aggregate for cls in counted}
+    for cls in counted:
+        cls.count_aggregate = Metric.count_aggregate
     try:
         yield
     finally:
-        stats.bootstrap_sum_distribution, SpearmanCorrelation.count_aggregate = saved
+        stats.bootstrap_sum_distribution = saved_sums
+        for cls, method in saved.items():
+            cls.count_aggregate = method
 
 
 def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
@@ -141,7 +151,7 @@ def value_once(name: str, preds: list[Any], refs: list[Any], params: dict[str, A
 def path(name: str) -> str:
     """How the metric's bootstrap runs now."""
     metric = get_metric(name)
-    if getattr(metric, "count_aggregate", None) is not None:
+    if type(metric).count_aggregate is not Metric.count_aggregate:
         return "counts"
     if type(metric).bootstrap_distribution is not Metric.bootstrap_distribution:
         return "own"
@@ -153,20 +163,32 @@ def _fields(result: Any) -> tuple[Any, ...]:
     return tuple(getattr(result, f) for f in names if hasattr(result, f))
 
 
-def _sameness(old: tuple[Any, ...], new: tuple[Any, ...]) -> str:
+def _scale(result: Any) -> float:
+    """The magnitude a rounding gap is measured against: a delta's CI bound is a difference
+    of two values, so one ulp of those values is many ulps of a small difference."""
+    values = [abs(getattr(result, f, None) or 0.0) for f in ("value_a", "value_b")]
+    return max(values, default=0.0)
+
+
+def _sameness(old: tuple[Any, ...], new: tuple[Any, ...], scale: float = 0.0) -> str:
     """ "yes" when bit for bit equal; else the largest gap in units in the last place (sums
     taken in another order round differently), or "NO" past 4 ulp or on a None mismatch."""
     if old == new:
         return "yes"
     if any((a is None) != (b is None) for a, b in zip(old, new, strict=True)):
         return "NO"
-    gaps = [abs(a - b) / math.ulp(max(abs(a), abs(b))) for a, b in zip(old, new, strict=True) if a]
+    gaps = [
+        abs(a - b) / math.ulp(max(abs(a), abs(b), scale))
+        for a, b in zip(old, new, strict=True)
+        if a
+    ]
     worst = max(gaps, default=0.0)
     return f"{worst:.0f} ulp" if worst <= 4 else "NO"
 
 
-def row(name: str, case: Case, repeats: int, paired: bool, floors: tuple[float, float]) -> str:
-    """One metric's timings, ratios and equality check, formatted."""
+def row(label: str, case: Case, repeats: int, paired: bool, floors: tuple[float, ...]) -> str:
+    """One metric's timings, ratios and equality check, formatted (label: metric[:variant])."""
+    name = _metric(label)
     preds_a, preds_b, refs, params = case
     if paired:
         once = best_of(
@@ -181,12 +203,25 @@ def row(name: str, case: Case, repeats: int, paired: bool, floors: tuple[float, 
         once = best_of(repeats, lambda: value_once(name, preds_a, refs, params))
         fn = lambda: compute(name, preds_a, refs, **params)  # noqa: E731
     before, after, old, new = before_and_after(repeats, fn)
-    same = _sameness(_fields(old), _fields(new))
-    draw, count = (f / once for f in floors)
+    same = _sameness(_fields(old), _fields(new), _scale(new))
+    draw, count, rank = (f / once for f in floors)
     return (
-        f"{name:<17} {path(name):<6} {once * 1e3:8.1f} {before * 1e3:9.1f} {after * 1e3:9.1f} "
-        f"{before / once:7.1f}x {after / once:7.1f}x {draw:6.1f}x {count:6.1f}x  {same}"
+        f"{label:<28} {path(name):<6} {once * 1e3:8.1f} {before * 1e3:9.1f} {after * 1e3:9.1f} "
+        f"{before / once:7.1f}x {after / once:7.1f}x "
+        f"{draw:6.1f}x {count:6.1f}x {rank:6.1f}x  {same}"
     )
+
+
+def _rank_both_sides(n: int, n_resamples: int, rows: int) -> None:
+    """The `rank` floor: draw and count, then one running sum per side, one permuted."""
+    permutation = np.random.default_rng(1).permutation(n)
+    for counts in stats.resample_counts(n, n_resamples, 0, rows):
+        np.cumsum(counts, axis=1)
+        np.cumsum(np.take(counts, permutation, axis=1), axis=1)
+
+
+def _metric(label: str) -> str:
+    return label.split(":")[0]
 
 
 def main() -> None:
@@ -199,18 +234,26 @@ def main() -> None:
     args = parser.parse_args()
     cases = datasets(args.n)
     registered = list(METRICS.items())
-    names = args.metrics.split(",") if args.metrics else [m for m in registered if m in cases]
+    names = (
+        args.metrics.split(",")
+        if args.metrics
+        else [c for m in registered for c in cases if _metric(c) == m]
+    )
     n, b = args.n, stats.DEFAULT_RESAMPLES
     draw = best_of(args.repeats, lambda: np.random.default_rng(0).integers(0, n, size=(b, n)))
     rows = max(1, stats._COUNT_ELEMENTS // n)
     count = best_of(args.repeats, lambda: list(stats.resample_counts(n, b, 0, rows)))
+    rank = best_of(args.repeats, lambda: _rank_both_sides(n, b, rows))
     print(f"n = {n:,} samples, {b:,} resamples, best of {args.repeats}")
-    print(f"floors: draw the indices {draw * 1e3:.1f} ms; draw and count them {count * 1e3:.1f} ms")
+    print(
+        f"floors: draw the indices {draw * 1e3:.1f} ms; draw and count them {count * 1e3:.1f} ms;"
+        f" and rank both sides {rank * 1e3:.1f} ms"
+    )
     if missing := [m for m in registered if m not in cases]:
         print(f"no bench data for: {', '.join(missing)}")
     header = (
-        f"{'metric':<17} {'path':<6} {'once ms':>8} {'before ms':>9} {'after ms':>9} "
-        f"{'before':>8} {'after':>8} {'draw':>7} {'count':>7}  same"
+        f"{'metric':<28} {'path':<6} {'once ms':>8} {'before ms':>9} {'after ms':>9} "
+        f"{'before':>8} {'after':>8} {'draw':>7} {'count':>7} {'rank':>7}  same"
     )
     sections = [("single run: compute() vs value", False)]
     if not args.no_paired:
@@ -219,7 +262,7 @@ def main() -> None:
         print(f"\n{title}\n{header}", flush=True)
         for name in names:
             # One draw serves both runs of a paired comparison: the floors are the same.
-            print(row(name, cases[name], args.repeats, paired, (draw, count)), flush=True)
+            print(row(name, cases[name], args.repeats, paired, (draw, count, rank)), flush=True)
 
 
 if __name__ == "__main__":

@@ -76,12 +76,7 @@ def _count_aggregates(
     metric: Metric, stats_a: np.ndarray, stats_b: np.ndarray
 ) -> tuple[stats.CountAggregate, stats.CountAggregate] | None:
     """Both runs' count aggregates, for metrics that score resamples from counts (Spearman)."""
-    # Optional: a metric offers `count_aggregate(stats)` when it can score a resample from
-    # how often each row was drawn, and returns None where it cannot do so exactly.
-    make = getattr(metric, "count_aggregate", None)
-    if make is None:
-        return None
-    count_a, count_b = make(stats_a), make(stats_b)
+    count_a, count_b = metric.count_aggregate(stats_a), metric.count_aggregate(stats_b)
     return None if count_a is None or count_b is None else (count_a, count_b)
 
 

@@ -28,8 +28,9 @@ from typing import Any, ClassVar
 import numpy as np
 
 from voxeval.errors import VoxevalError
-from voxeval.metrics import Metric
+from voxeval.metrics import Metric, numeric
 from voxeval.metrics.numeric import (
+    CountedSpearman,
     MeanAbsoluteError,
     PearsonCorrelation,
     RootMeanSquaredError,
@@ -37,6 +38,7 @@ from voxeval.metrics.numeric import (
     paired_numbers,
     resample_ranks,
 )
+from voxeval.stats import CountAggregate
 from voxeval.task import DatasetInfo
 from voxeval.tasks.emonet_voice_data import Clip, EmoNetOptions
 
@@ -239,11 +241,73 @@ class EmotionSpearman(_EmotionAggregate):
         sums = np.stack([_group_sums(c, valid, index, b * n_groups) for c in columns], axis=-1)
         return _PEARSON.aggregate_sums(sums.reshape(b, n_groups, 6), stats.shape[1])
 
+    def count_aggregate(self, sample_stats: np.ndarray) -> CountAggregate | None:
+        """Values of resamples given as per-row counts; None where counting could round."""
+        if len(sample_stats) > numeric.COUNTED_RANK_ROWS:
+            return None
+        if not _per_emotion(sample_stats):
+            return CountedSpearman(sample_stats[:, 2:])
+        per_emotion = CountedEmotionSpearman(sample_stats)
+        return lambda counts: mean_over_emotions(per_emotion(counts))
+
     def _base_rows(self, stats: np.ndarray) -> np.ndarray:
         return stats[:, 2:]
 
 
 _PEARSON = PearsonCorrelation()
+
+
+class CountedEmotionSpearman(CountedSpearman):
+    """Within-emotion Spearman of resamples given as per-row counts (b × n) → (b × emotions).
+
+    Cells of equal (x, y) codes are counted together as in `CountedSpearman`. The codes order
+    rows by emotion first, so each emotion is one run of cells on both sides, and a draw's
+    rank within its emotion is its overall rank A less the draws of earlier emotions, s.
+    `per_emotion`'s sums of within-emotion ranks follow from Σc·D, Σc·D² and Σc·Dx·Dy per
+    emotion, D = 2A − 1: integers or quarters below 2**53 (`COUNTED_RANK_ROWS`), so exact
+    whichever way they are summed, and then the same Pearson arithmetic: equal values.
+    """
+
+    def __init__(self, stats: np.ndarray) -> None:
+        super().__init__(stats[:, 2:])
+        self.n_emotions = int(stats[:, 1].max(initial=0)) + 1
+        cells = self.rows if self.merge is None else self.rows[self.merge]
+        self.emotions, self.starts = np.unique(stats[cells, 1].astype(int), return_index=True)
+
+    def __call__(self, counts: np.ndarray) -> np.ndarray:
+        """Spearman's rho within each emotion (NaN where undefined), per resample."""
+        sums = np.zeros((len(counts), self.n_emotions, 6))
+        if len(self.rows):
+            sums[:, self.emotions] = self._rank_sums(counts)
+        return _PEARSON.aggregate_sums(sums, counts.shape[1])
+
+    def _rank_sums(self, counts: np.ndarray) -> np.ndarray:
+        """Per emotion: draws m, Σrx, Σry, Σrx², Σry², Σrx·ry of within-emotion ranks."""
+        drawn = np.take(counts, self.rows, axis=1)
+        if self.merge is not None:
+            drawn = np.add.reduceat(drawn, self.merge, axis=1)
+        dx = self.x.ranks(drawn)[0]
+        dy = np.take(self.y.ranks(np.take(drawn, self.y_order, axis=1))[0], self.y_back, axis=1)
+        cdx = drawn * dx
+        m, sdx, sdy, sxx, syy, sxy = (
+            np.add.reduceat(v, self.starts, axis=1)
+            for v in (drawn, cdx, drawn * dy, cdx * dx, drawn * dy * dy, cdx * dy)
+        )
+        s = np.cumsum(m, axis=1) - m  # draws of earlier emotions
+        # Overall rank A = (D + 1)/2; within the emotion, A − s.
+        ax, ay = (sdx + m) / 2, (sdy + m) / 2
+        axx, ayy = (sxx + 2 * sdx + m) / 4, (syy + 2 * sdy + m) / 4
+        axy = (sxy + sdx + sdy + m) / 4
+        ssm = s * s * m
+        within = (
+            m,
+            ax - s * m,
+            ay - s * m,
+            axx - 2 * s * ax + ssm,
+            ayy - 2 * s * ay + ssm,
+            axy - s * (ax + ay) + ssm,
+        )
+        return np.stack(within, axis=-1)
 
 
 def _dense_pairs(group: np.ndarray, values: np.ndarray) -> np.ndarray:

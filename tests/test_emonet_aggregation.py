@@ -11,15 +11,17 @@ import pytest
 from scipy import stats as scipy_stats
 
 from tests import emotion_fixtures as fx
+from voxeval import stats as voxeval_stats
 from voxeval.compare import compare_runs
 from voxeval.errors import VoxevalError
-from voxeval.metrics import compute, get_metric
+from voxeval.metrics import compute, get_metric, numeric
 from voxeval.paired import compare_predictions
 from voxeval.rescore import rescore_run
 from voxeval.runner import RunConfig, run_evaluation
 from voxeval.scoring import score_task
 from voxeval.task import DatasetInfo
 from voxeval.tasks import emonet_voice as ev
+from voxeval.tasks import emonet_voice_scoring as ev_scoring
 from voxeval.tasks.emonet_voice_data import Clip
 from voxeval.tasks.emonet_voice_scoring import agrees, select_rows
 from voxeval.types import Response
@@ -192,6 +194,68 @@ def test_per_emotion_bootstrap_equals_brute_force(metric):
     for value, draw in zip(dist, idx, strict=True):
         _, per_emotion, _ = expected([rows[i] for i in draw], metric)
         assert value == pytest.approx(per_emotion, rel=1e-9)
+
+
+def _spearman_stats(mode: str, seed: int, rows: int) -> np.ndarray:
+    """emotion_spearman statistics of `rows` synthetic rows cycled with new noise."""
+    base = synthetic_rows(seed)
+    rng = np.random.default_rng(seed)
+    picked = [base[i] for i in rng.integers(0, len(base), rows)]
+    preds = [None if p is None else p + float(rng.choice([0.0, 0.5])) for _, _, p, _ in picked]
+    refs = [{"value": r, "emotion": e, "aggregate": mode} for _, e, _, r in picked]
+    return get_metric("emotion_spearman").sample_stats(preds, refs)
+
+
+@pytest.mark.parametrize("mode", ["pooled", "per_emotion"])
+@pytest.mark.parametrize("rows", [3, 110, 600])
+@pytest.mark.parametrize("subset", [False, True])
+def test_spearman_counted_bootstrap_equals_reranking_bit_for_bit(mode, rows, subset):
+    # Counting draws must give exactly what gathering the rows and re-ranking them gave.
+    metric = get_metric("emotion_spearman")
+    sample_stats = _spearman_stats(mode, rows, rows)
+    if subset:  # a breakdown: codes with gaps, emotions with no rows left
+        sample_stats = sample_stats[np.arange(rows) % 3 != 1]
+    assert metric.count_aggregate(sample_stats) is not None
+    counted = metric.bootstrap_distribution(sample_stats, 300, seed=4)
+    gathered = voxeval_stats.bootstrap_distribution(sample_stats, metric.aggregate, 300, seed=4)
+    assert np.isfinite(gathered).any() or rows == 3  # 3 rows: mostly undefined
+    np.testing.assert_array_equal(counted, gathered)
+
+
+def test_spearman_per_emotion_values_from_counts_equal_gathered_per_emotion():
+    # Per emotion, not only their mean: undefined emotions stay NaN in the same places.
+    metric = get_metric("emotion_spearman")
+    sample_stats = _spearman_stats("per_emotion", 9, 300)
+    counts = np.stack([np.bincount(d, minlength=300) for d in _draws(300, 40)]).astype(float)
+    per_emotion = ev_scoring.CountedEmotionSpearman(sample_stats)(counts)
+    gathered = metric.per_emotion(sample_stats[_draws(300, 40)])
+    assert np.isnan(gathered).any() and np.isfinite(gathered).any()
+    np.testing.assert_array_equal(per_emotion, gathered)
+
+
+def _draws(n: int, b: int) -> np.ndarray:
+    return np.random.default_rng(1).integers(0, n, size=(b, n))
+
+
+def test_spearman_gathers_above_the_exact_size(monkeypatch):
+    metric = get_metric("emotion_spearman")
+    sample_stats = _spearman_stats("per_emotion", 5, 50)
+    monkeypatch.setattr(numeric, "COUNTED_RANK_ROWS", 49)
+    assert metric.count_aggregate(sample_stats) is None
+    dist = metric.bootstrap_distribution(sample_stats, 20, seed=2)
+    gathered = voxeval_stats.bootstrap_distribution(sample_stats, metric.aggregate, 20, 2)
+    np.testing.assert_array_equal(dist, gathered)
+
+
+def test_paired_spearman_counts_equal_gathered_differences(monkeypatch):
+    rows = [r for r in synthetic_rows(6) if r[2] is not None]
+    refs = [{"value": r, "emotion": e, "aggregate": "per_emotion"} for _, e, _, r in rows]
+    a = [p for _, _, p, _ in rows]
+    b = [round(0.5 * p + 0.5 * r) for _, _, p, r in rows]
+    counted = compare_predictions("emotion_spearman", a, b, refs, n_resamples=300)
+    monkeypatch.setattr(ev_scoring.EmotionSpearman, "count_aggregate", lambda self, s: None)
+    gathered = compare_predictions("emotion_spearman", a, b, refs, n_resamples=300)
+    assert counted == gathered
 
 
 def test_paired_comparison_uses_the_per_emotion_values():

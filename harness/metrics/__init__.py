@@ -65,10 +65,21 @@ class Metric:
         """Metric values from column sums (b, k) over n samples → (b,)."""
         raise NotImplementedError
 
+    def count_aggregate(self, sample_stats: np.ndarray) -> stats.CountAggregate | None:
+        """Values of resamples given as per-row draw counts (b × n) → (b,), or None.
+
+        Metrics that re-rank every resample (Spearman) score it from how often each row was
+        drawn, exactly as `aggregate` would on the gathered rows; None where they cannot.
+        """
+        return None
+
     def bootstrap_distribution(
         self, sample_stats: np.ndarray, n_resamples: int, seed: int
     ) -> np.ndarray:
         """Bootstrap values of the metric; override for metrics that resample differently."""
+        counted = self.count_aggregate(sample_stats)
+        if counted is not None:
+            return stats.bootstrap_count_distribution(len(sample_stats), counted, n_resamples, seed)
         if self.sum_decomposable:
             return stats.bootstrap_sum_distribution(
                 sample_stats, self.aggregate_sums, n_resamples, seed

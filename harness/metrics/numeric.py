@@ -24,7 +24,7 @@ import numpy as np
 
 from voxeval.hookspecs import hookimpl
 from voxeval.metrics import Metric
-from voxeval.stats import CountAggregate, bootstrap_count_distribution
+from voxeval.stats import CountAggregate
 
 # A variance below this share of the second moment about the shift is rounding noise:
 # the values are constant and the correlation is undefined.
@@ -318,15 +318,6 @@ class SpearmanCorrelation(_NumericMetric):
     def count_aggregate(self, stats: np.ndarray) -> CountAggregate | None:
         """Values of resamples given as per-row counts; None where counting could round."""
         return CountedSpearman(stats) if len(stats) <= COUNTED_RANK_ROWS else None
-
-    def bootstrap_distribution(
-        self, sample_stats: np.ndarray, n_resamples: int, seed: int
-    ) -> np.ndarray:
-        """Rank the resamples from their counts; the values equal `aggregate`'s on the rows."""
-        counted = self.count_aggregate(sample_stats)
-        if counted is None:
-            return super().bootstrap_distribution(sample_stats, n_resamples, seed)
-        return bootstrap_count_distribution(len(sample_stats), counted, n_resamples, seed)
 
     def resolved_params(self, **_: Any) -> dict[str, Any]:
         """Record the tie rule and how missing values are handled."""
