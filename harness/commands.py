@@ -100,7 +100,7 @@ def judge_from_args(args: argparse.Namespace) -> Any:
         return None
     from voxeval.adapter import ADAPTERS
     from voxeval.errors import VoxevalError
-    from voxeval.judge import JudgeConfig
+    from voxeval.judge_config import JudgeConfig
 
     config = JudgeConfig(args.judge, parse_kv(args.judge_args, "--judge-args"), args.judge_samples)
     try:  # now, not after inference; and named as the flag the user typed

@@ -15,7 +15,7 @@ from typing import Any
 
 from voxeval.adapter import Adapter
 from voxeval.errors import VoxevalError
-from voxeval.judge import JudgeConfig
+from voxeval.judge_config import JudgeConfig
 from voxeval.results import DatasetIdentity
 from voxeval.secrets import redact
 from voxeval.task import TASKS, Task, expand_task_names

@@ -19,7 +19,7 @@ from voxeval.adapter import ADAPTERS, Adapter, TaskContext
 from voxeval.checkpoint import RETRYABLE_ERROR_KINDS, SamplesFile, finished_ids, write_judge_rows
 from voxeval.errors import VoxevalError
 from voxeval.inference import run_task_inference
-from voxeval.judge import JudgeConfig
+from voxeval.judge_config import JudgeConfig
 from voxeval.lock import RunLockedError, planning_lock, run_lock
 from voxeval.plan import (
     PlannedTask,

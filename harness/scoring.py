@@ -17,7 +17,7 @@ from voxeval.task import Task
 __all__ = ["field_value", "score_records", "score_task", "to_value"]
 
 if TYPE_CHECKING:
-    from voxeval.judge import JudgeConfig
+    from voxeval.judge_config import JudgeConfig
 
 
 def summarize_columns(

@@ -20,7 +20,7 @@ from voxeval.metrics import get_metric
 from voxeval.task import MetricSpec, Task
 
 if TYPE_CHECKING:
-    from voxeval.judge import JudgeConfig
+    from voxeval.judge_config import JudgeConfig
 
 # Records per chunk: bounds the memory of one chunk's records, rows and alignments (4096
 # cost ~12 MB more peak RSS at 100k samples than 1024, for no CPU gained).
