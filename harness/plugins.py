@@ -1,16 +1,25 @@
-"""The plugin manager: built-ins plus `voxeval` entry points, and the name registries."""
+"""The plugin manager: built-ins plus `voxeval` entry points, and the name registries.
+
+Built-in modules register through the same hooks as third-party plugins, but are imported
+when first needed: looking up a name imports only the module that registers it (found in
+`voxeval.builtin_index`, generated from the modules and checked by tests), and listing a
+kind imports them all. A stale index costs time, never a name: a lookup it misses imports
+every built-in before giving up.
+"""
 
 from __future__ import annotations
 
-import difflib
+import importlib
 import os
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterable
 from functools import cache
 from typing import Any, Generic, TypeVar
 
 import pluggy
 
 from voxeval import hookspecs
+from voxeval.builtin_index import BUILTIN_INDEX
 from voxeval.errors import VoxevalError
 
 ENTRY_POINT_GROUP = "voxeval"
@@ -40,6 +49,10 @@ BUILTIN_MODULES = (
     "voxeval.adapters.transformers_adapters",
 )
 
+# The hooks that fill a Registry; built-ins implement no other hook (tests check), as one
+# that did would not be called until something loaded that module.
+REGISTRY_HOOKS = ("register_tasks", "register_adapters", "register_metrics", "register_rubrics")
+
 T = TypeVar("T")
 # Entry-point plugin name → "distribution version", for `voxeval plugins`.
 _DISTRIBUTIONS: dict[str, str] = {}
@@ -54,15 +67,23 @@ class DuplicateNameError(VoxevalError):
 
 
 def _load_plugins() -> pluggy.PluginManager:
-    import importlib
-
     pm = pluggy.PluginManager("voxeval")
     pm.add_hookspecs(hookspecs)
-    for module_name in BUILTIN_MODULES:
-        pm.register(importlib.import_module(module_name), name=module_name)
     for entry_point in _selected_entry_points():
         _register_entry_point(pm, entry_point)
     return pm
+
+
+_LOADING = threading.Lock()
+
+
+def load_builtins(modules: Iterable[str] = BUILTIN_MODULES) -> None:
+    """Import and register the given built-in modules (default: all) not registered yet."""
+    pm = get_plugin_manager()
+    with _LOADING:
+        for module_name in modules:
+            if pm.get_plugin(module_name) is None:
+                pm.register(importlib.import_module(module_name), name=module_name)
 
 
 def _selected_entry_points() -> list[Any]:
@@ -118,17 +139,28 @@ class Registry(Generic[T]):
 
     def items(self) -> dict[str, T]:
         """All registered objects by name, built fresh from the current plugins."""
+        load_builtins()
         return {name: obj for name, (obj, _) in self._collect().items()}
 
     def owners(self) -> dict[str, str]:
         """The plugin that registered each name."""
+        load_builtins()
         return {name: owner for name, (_, owner) in self._collect().items()}
 
     def get(self, name: str) -> T:
         """Look up one name; unknown names raise with the closest matches."""
-        found = self._collect()
+        return self.lookup(name)[0]
+
+    def lookup(self, name: str) -> tuple[T, str]:
+        """The object registered under `name` and the plugin that registered it."""
+        found = self._collect_for(name)
+        if name not in found:
+            load_builtins()
+            found = self._collect()
         if name in found:
-            return found[name][0]
+            return found[name]
+        import difflib
+
         close = difflib.get_close_matches(name, list(found), n=3, cutoff=0.5)
         hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
         raise UnknownNameError(
@@ -136,13 +168,26 @@ class Registry(Generic[T]):
             f"Run `voxeval list {self.kind}s` to see the {len(found)} available."
         )
 
+    def _collect_for(self, name: str) -> dict[str, tuple[T, str]]:
+        """The loaded plugins' names, after loading the built-in that registers `name`."""
+        index = BUILTIN_INDEX.get(self.hook_name, {})
+        load_builtins([index[name]] if name in index else [])
+        found = self._collect()
+        # A plugin that takes a built-in's name clashes with it, loaded or not: load the
+        # built-in so that collecting raises DuplicateNameError as it always would.
+        clashes = {index[n] for n, (_, owner) in found.items() if index.get(n, owner) != owner}
+        if clashes:
+            load_builtins(sorted(clashes))
+            found = self._collect()
+        return found
+
     def _collect(self) -> dict[str, tuple[T, str]]:
         pm = get_plugin_manager()
         found: dict[str, tuple[T, str]] = {}
-        hook = getattr(pm.hook, self.hook_name)
-        # Call each implementation on its own (in registration order, built-ins first) so every
-        # name knows which plugin owns it.
-        for impl in hook.get_hookimpls():
+        impls = getattr(pm.hook, self.hook_name).get_hookimpls()
+        # Call each implementation on its own (built-ins first, in their fixed order, then
+        # the others as registered) so every name knows which plugin owns it.
+        for impl in sorted(impls, key=_builtins_first(impls)):
 
             def register(obj: T, _owner: str = impl.plugin_name) -> None:
                 name = self._name_of(obj)
@@ -158,8 +203,40 @@ class Registry(Generic[T]):
         return found
 
 
+def _builtins_first(impls: list[Any]) -> Callable[[Any], tuple[int, int]]:
+    """Sort key: built-ins in BUILTIN_MODULES order, then the rest in registration order."""
+    order = {impl.plugin_name: i for i, impl in enumerate(impls)}
+
+    def key(impl: Any) -> tuple[int, int]:
+        if impl.plugin_name in _BUILTIN_ORDER:
+            return (0, _BUILTIN_ORDER[impl.plugin_name])
+        return (1, order[impl.plugin_name])
+
+    return key
+
+
+_BUILTIN_ORDER = {name: i for i, name in enumerate(BUILTIN_MODULES)}
+
+
+def builtin_index() -> dict[str, dict[str, str]]:
+    """Hook → {name → the built-in module that registers it}: what builtin_index.py holds."""
+    load_builtins()
+    pm = get_plugin_manager()
+    index: dict[str, dict[str, str]] = {}
+    for hook_name in REGISTRY_HOOKS:
+        names: dict[str, str] = {}
+        for impl in getattr(pm.hook, hook_name).get_hookimpls():
+            if impl.plugin_name in _BUILTIN_ORDER:
+                registered: list[Any] = []
+                impl.function(register=registered.append)
+                names.update((obj.name, impl.plugin_name) for obj in registered)
+        index[hook_name] = dict(sorted(names.items()))
+    return index
+
+
 def plugin_names() -> list[dict[str, Any]]:
     """Describe the loaded plugins and which hooks each implements."""
+    load_builtins()
     pm = get_plugin_manager()
     rows = []
     for name, plugin in pm.list_name_plugin():

@@ -32,6 +32,7 @@ from voxeval.plan import (
     samples_file_name,
     with_instance_options,
 )
+from voxeval.plugins import UnknownNameError
 from voxeval.results import RUN_FILE, ModelRecord, RunResult, read_run, write_run
 from voxeval.scoring import score_records
 from voxeval.secrets import redact, scrub
@@ -262,9 +263,11 @@ def _infer_and_score(
 
 def _plugin_of(name: str, adapter: Adapter) -> str | None:
     """The plugin that registered the adapter's class; None for a class made in Python."""
-    if ADAPTERS.items().get(name) is not type(adapter):
+    try:
+        registered, owner = ADAPTERS.lookup(name)
+    except UnknownNameError:
         return None
-    return ADAPTERS.owners().get(name)
+    return owner if registered is type(adapter) else None
 
 
 def _record_model(run: RunResult, adapter: Adapter) -> None:
