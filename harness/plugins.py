@@ -74,7 +74,8 @@ def _load_plugins() -> pluggy.PluginManager:
     return pm
 
 
-_LOADING = threading.Lock()
+# Re-entrant: a built-in that looks a name up while it is being imported loads others.
+_LOADING = threading.RLock()
 
 
 def load_builtins(modules: Iterable[str] = BUILTIN_MODULES) -> None:
@@ -239,7 +240,9 @@ def plugin_names() -> list[dict[str, Any]]:
     load_builtins()
     pm = get_plugin_manager()
     rows = []
-    for name, plugin in pm.list_name_plugin():
+    last = len(BUILTIN_MODULES)  # built-ins first in their order; the rest as registered
+    listed = sorted(pm.list_name_plugin(), key=lambda pair: _BUILTIN_ORDER.get(pair[0], last))
+    for name, plugin in listed:
         hooks = sorted(h.name for h in pm.get_hookcallers(plugin) or [])
         origin = _DISTRIBUTIONS.get(name, "built-in" if name in BUILTIN_MODULES else "in-process")
         rows.append({"name": name, "hooks": hooks, "distribution": origin})
