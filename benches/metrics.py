@@ -183,6 +183,8 @@ def _sameness(old: tuple[Any, ...], new: tuple[Any, ...], scale: float = 0.0) ->
         if a
     ]
     worst = max(gaps, default=0.0)
+    if worst < 1:
+        return "<1 ulp"
     return f"{worst:.0f} ulp" if worst <= 4 else "NO"
 
 
