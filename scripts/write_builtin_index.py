@@ -8,6 +8,7 @@ Run it after adding or renaming a built-in; tests/test_plugin_index.py fails unt
 
 from __future__ import annotations
 
+import json
 import os
 import pprint
 import subprocess
@@ -35,8 +36,6 @@ def main() -> None:
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     if done.returncode:
         raise SystemExit(done.stderr)
-    import json
-
     TARGET.write_text(render(json.loads(done.stdout)), encoding="utf-8")
     subprocess.run([sys.executable, "-m", "ruff", "format", "-q", str(TARGET)], check=False)
     print(f"wrote {TARGET}")
