@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats as scipy_stats
 
 from tests import emotion_fixtures as fx
@@ -231,6 +233,29 @@ def test_spearman_per_emotion_values_from_counts_equal_gathered_per_emotion():
     gathered = metric.per_emotion(sample_stats[_draws(300, 40)])
     assert np.isnan(gathered).any() and np.isfinite(gathered).any()
     np.testing.assert_array_equal(per_emotion, gathered)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(
+            st.sampled_from(["Anger", "Awe", "Fear", "Pain"]),
+            st.one_of(st.none(), st.integers(0, 4).map(float)),
+            st.integers(0, 3).map(lambda v: v * 10 / 3),
+        ),
+        max_size=40,
+    ),
+    mode=st.sampled_from(["pooled", "per_emotion"]),
+    seed=st.integers(0, 2**16),
+)
+def test_spearman_counts_equal_gathering_on_any_rows(rows, mode, seed):
+    # Few distinct values, so ties, whole emotions dropped and tiny groups are common.
+    metric = get_metric("emotion_spearman")
+    refs = [{"value": r, "emotion": e, "aggregate": mode} for e, _, r in rows]
+    sample_stats = metric.sample_stats([p for _, p, _ in rows], refs)
+    counted = metric.bootstrap_distribution(sample_stats, 40, seed=seed)
+    gathered = voxeval_stats.bootstrap_distribution(sample_stats, metric.aggregate, 40, seed)
+    np.testing.assert_array_equal(counted, gathered)
 
 
 def _draws(n: int, b: int) -> np.ndarray:
