@@ -105,10 +105,11 @@ def _previous_sum_distribution(
 
 @contextmanager
 def previous_paths() -> Iterator[None]:
-    """Run the bootstrap as before issue 16: Spearman gathers and re-ranks every resample."""
+    """Run the bootstrap as before issue 16: every counting metric (the Spearmans) gathers
+    and re-ranks every resample."""
     saved_sums = stats.bootstrap_sum_distribution
     stats.bootstrap_sum_distribution = _previous_sum_distribution
-    counted = {type(get_metric(name)) for name in ("spearman", "emotion_spearman")}
+    counted = {type(m) for m in METRICS.items().values() if path(m.name) == "counts"}
     saved = {cls: cls.count_aggregate for cls in counted}
     for cls in counted:
         cls.count_aggregate = Metric.count_aggregate

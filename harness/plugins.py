@@ -49,6 +49,8 @@ BUILTIN_MODULES = (
     "voxeval.adapters.transformers_adapters",
 )
 
+_BUILTIN_ORDER = {name: i for i, name in enumerate(BUILTIN_MODULES)}
+
 # The hooks that fill a Registry; built-ins implement no other hook (tests check), as one
 # that did would not be called until something loaded that module.
 REGISTRY_HOOKS = ("register_tasks", "register_adapters", "register_metrics", "register_rubrics")
@@ -214,9 +216,6 @@ def _builtins_first(impls: list[Any]) -> Callable[[Any], tuple[int, int]]:
         return (1, order[impl.plugin_name])
 
     return key
-
-
-_BUILTIN_ORDER = {name: i for i, name in enumerate(BUILTIN_MODULES)}
 
 
 def builtin_index() -> dict[str, dict[str, str]]:
